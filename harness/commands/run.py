@@ -1,0 +1,13 @@
+"""`harness run`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def main(args: argparse.Namespace) -> int:
+    raise NotImplementedError("harness run is being built")
