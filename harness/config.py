@@ -92,3 +92,44 @@ class RunConfig(_Config):
     circuit_breaker_error_rate: float = Field(default=0.9, gt=0, le=1, description="Error share of that window that stops the run (exit 3).")
     delivery: Delivery | None = Field(default=None, description="Overrides the target's delivery method.")
     timeout_s: float | None = Field(default=None, gt=0, description="Overrides the target's total per-attempt timeout.")
+
+
+class ScorerConfig(_Config):
+    """One scorer of a suite: `- numeric` or `- {name: numeric, options: {tolerance: 0.01}}`."""
+
+    name: str = Field(description="Registered scorer: exact, contains, regex, numeric, choice, f1, json, judge, or a dotted path 'pkg.module:function'.")
+    options: dict[str, object] = Field(default_factory=dict, description="Keyword options of the scorer factory.")
+    metric: str | None = Field(default=None, description="Name of the metric in reports (defaults to the scorer name).")
+
+
+ThresholdOn = Literal["point", "ci_low", "ci_high"]
+ThresholdScope = Literal["each_cell", "best_cell", "overall"]
+
+
+class ThresholdConfig(_Config):
+    """A pass/fail rule evaluated at the end of a run: `accuracy >= 0.8` or the long form."""
+
+    metric: str = Field(description="accuracy, score:<scorer>, pass@k, error_rate, p50_latency_s, p95_latency_s, p99_latency_s, p50_ttft_s, p95_ttft_s, cost_per_correct_usd, cost_per_trial_usd, total_cost_usd.")
+    op: Literal[">=", "<=", ">", "<"] = Field(description="Comparison.")
+    value: float = Field(description="Bound.")
+    on: ThresholdOn = Field(default="point", description="Compare the point estimate, or a bound of its 95% CI.")
+    scope: ThresholdScope = Field(default="each_cell", description="Every cell must pass, the best cell must pass, or the pooled run.")
+
+
+class GateMetricConfig(_Config):
+    """Per-metric regression tolerance for `harness compare`."""
+
+    tolerance: float | None = Field(default=None, ge=0, description="Largest allowed drop (absolute) before it is a regression.")
+    ratio: float | None = Field(default=None, gt=1, description="Largest allowed ratio (current/baseline) for latency and cost metrics.")
+
+
+class GateConfig(_Config):
+    """The `gate:` section: what `harness compare` counts as a regression."""
+
+    tolerance: float = Field(default=0.02, ge=0, description="Quality: a regression is a drop whose whole 95% CI lies beyond this (absolute).")
+    latency_ratio: float = Field(default=1.2, gt=1, description="p50/p95 latency: regression when the ratio's CI lies above this.")
+    cost_ratio: float = Field(default=1.2, gt=1, description="Cost per trial: regression when the ratio's CI lies above this.")
+    max_error_rate: float = Field(default=0.05, ge=0, le=1, description="A run with more errors than this is incomplete (exit 3).")
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level (Holm-corrected McNemar).")
+    metrics: dict[str, GateMetricConfig] = Field(default_factory=dict, description="Per-metric overrides.")
+    cells: dict[str, GateMetricConfig] = Field(default_factory=dict, description="Per-cell overrides, keyed by cell id.")
