@@ -1,0 +1,147 @@
+"""Notebook access to a run directory: `load_run(run_dir) -> RunData` (records and scores as
+DataFrames, summary, manifest) and `export_parquet(run_dir)`. Reads the JSONL files itself, skipping a
+torn last line; it never writes records or scores, only the Parquet copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+
+from harness.errors import StoreError
+from harness.records import Record, Score
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_T = TypeVar("_T")
+
+MANIFEST_FILE = "manifest.json"
+RECORDS_FILE = "records.jsonl"
+SCORES_FILE = "scores.jsonl"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass(slots=True)
+class RunData:
+    """A run directory as DataFrames: `records` one row per trial (stats.frames.records_frame),
+    `scores` one row per score, `itl` one row per inter-token gap; `summary` is summary.json (computed
+    when the file is absent), `manifest` is manifest.json ({} when absent)."""
+
+    run_dir: Path
+    records: pd.DataFrame
+    scores: pd.DataFrame
+    itl: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def _read_jsonl(path: Path, build: Callable[[dict[str, Any]], _T]) -> list[_T]:
+    """Objects of a JSONL file; a torn (unparseable) *last* line is skipped, as a crash mid-write leaves one."""
+    if not path.exists():
+        return []
+    lines = path.read_bytes().splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    out: list[_T] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if number == len(lines):
+                break
+            raise StoreError(
+                f"{path}:{number}: not valid JSON ({exc}); only a torn last line is skipped"
+            ) from exc
+        if not isinstance(raw, dict):
+            raise StoreError(f"{path}:{number}: expected a JSON object, found {type(raw).__name__}")
+        try:
+            out.append(build(raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"{path}:{number}: not a valid entry ({exc!r})") from exc
+    return out
+
+
+def read_run_records(run_dir: Path | str) -> list[Record]:
+    """The records of a run directory (records.jsonl), torn last line skipped."""
+    return _read_jsonl(Path(run_dir) / RECORDS_FILE, Record.from_dict)
+
+
+def read_run_scores(run_dir: Path | str) -> list[Score]:
+    """The scores of a run directory (scores.jsonl; [] when it has not been scored)."""
+    return _read_jsonl(Path(run_dir) / SCORES_FILE, Score.from_dict)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise StoreError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def load_run(run_dir: Path | str) -> RunData:
+    """Load a run directory for analysis; summary.json is read, or computed when missing."""
+    from harness.stats.frames import itl_frame, records_frame, scores_frame
+    from harness.stats.summary import summarize
+
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise StoreError(f"{path}: not a directory; pass a run directory (it holds {RECORDS_FILE})")
+    records = read_run_records(path)
+    scores = read_run_scores(path)
+    manifest = _read_json(path / MANIFEST_FILE) or {}
+    summary = _read_json(path / SUMMARY_FILE)
+    if summary is None:
+        summary = summarize(records, scores, manifest=manifest)
+    return RunData(
+        run_dir=path,
+        records=records_frame(records),
+        scores=scores_frame(scores, records),
+        itl=itl_frame(records),
+        summary=summary,
+        manifest=manifest,
+    )
+
+
+def _parquet_table(frame: pd.DataFrame) -> Any:
+    """An Arrow table of the frame: an object column mixing types (an axis of numbers and strings)
+    becomes canonical JSON text, so nothing is silently coerced."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype != object:
+            continue
+        try:
+            pa.array(out[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            out[name] = [None if v is None else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+                         for v in out[name]]  # fmt: skip
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def export_parquet(run_dir: Path | str) -> tuple[Path, Path]:
+    """Write records.parquet and scores.parquet (the load_run frames) into the run directory."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    from harness.stats.frames import records_frame, scores_frame
+
+    path = Path(run_dir)
+    records = read_run_records(path)
+    scores = read_run_scores(path)
+    targets = (path / "records.parquet", path / "scores.parquet")
+    frames = (records_frame(records), scores_frame(scores, records))
+    for target, frame in zip(targets, frames, strict=True):
+        pq.write_table(_parquet_table(frame), target)
+    return targets
