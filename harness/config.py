@@ -1,15 +1,16 @@
-"""pydantic models of the files users write: targets (configs/targets/*.yaml) and the `run:` section of
-a suite. Every model is frozen with extra="forbid", so a typo fails with its field path, and every field
-is described, so `harness schema` can export a JSON Schema for editors.
-
-Suite, data set, prompt, grid and scorer models are added beside these by the suite layer.
+"""pydantic models of the files users write: suites (suites/*.yaml) and targets (configs/targets/*.yaml).
+Every model is frozen with extra="forbid", so a typo fails with its field path, and every field is
+described, so `harness schema` can export a JSON Schema for editors. Shapes only: no file I/O here.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from harness.datasets import DatasetConfig
 
 
 class _Config(BaseModel):
@@ -48,7 +49,9 @@ class RetryConfig(_Config):
     max_attempts: int = Field(default=4, ge=1, le=20, description="Attempts per trial, the first included.")
     base_s: float = Field(default=0.5, ge=0, description="First back-off; doubles per attempt (full jitter).")
     max_backoff_s: float = Field(default=30.0, ge=0, description="Cap on one back-off wait.")
-    max_trial_s: float = Field(default=900.0, gt=0, description="Cap on a trial's total time across attempts.")
+    max_trial_s: float = Field(
+        default=900.0, gt=0, description="Cap on a trial's total time across attempts."
+    )
     honor_retry_after: bool = Field(default=True, description="Wait what a Retry-After header says.")
 
 
@@ -56,25 +59,51 @@ class TargetConfig(_Config):
     """Where to send requests: configs/targets/NAME.yaml."""
 
     name: str = Field(description="Name used in cell ids and records (defaults to the file name).")
-    provider: ProviderName = Field(description="Wire protocol: runware (textInference), openai (chat completions), simulator (embedded Runware simulator).")
-    endpoint: str | None = Field(default=None, description="URL: Runware's https://api.runware.ai/v1, or an OpenAI-compatible base URL ending in /v1. Not used for provider=simulator.")
+    provider: ProviderName = Field(
+        description="Wire protocol: runware (textInference), openai (chat completions), simulator (embedded Runware simulator)."
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="URL: Runware's https://api.runware.ai/v1, or an OpenAI-compatible base URL ending in /v1. Not used for provider=simulator.",
+    )
     model: str = Field(description="Model id sent to the service, e.g. alibaba:qwen@3.5-397b.")
-    capability: str | None = Field(default=None, description="Capability card under configs/models/ (name or path) used to validate settings; found by model id when omitted.")
-    api_key_env: str | None = Field(default=None, description="Name of the environment variable holding the API key. Never the key itself.")
-    delivery: Delivery = Field(default="sync", description="Runware deliveryMethod; for openai, stream or not.")
+    capability: str | None = Field(
+        default=None,
+        description="Capability card under configs/models/ (name or path) used to validate settings; found by model id when omitted.",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the API key. Never the key itself.",
+    )
+    delivery: Delivery = Field(
+        default="sync", description="Runware deliveryMethod; for openai, stream or not."
+    )
     batch_size: int = Field(default=1, ge=1, le=64, description="Tasks per POST (Runware only).")
-    max_concurrency: int | None = Field(default=None, ge=1, description="Upper bound on in-flight requests for this target, whatever the suite asks.")
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Upper bound on in-flight requests for this target, whatever the suite asks.",
+    )
     timeouts: TimeoutConfig = Field(default_factory=TimeoutConfig, description="Per-attempt timeouts.")
-    prices: PriceConfig | None = Field(default=None, description="Price table for this target's model; falls back to configs/prices.yaml.")
-    include_cost: bool = Field(default=True, description="Ask the service to report cost (Runware includeCost).")
+    prices: PriceConfig | None = Field(
+        default=None, description="Price table for this target's model; falls back to configs/prices.yaml."
+    )
+    include_cost: bool = Field(
+        default=True, description="Ask the service to report cost (Runware includeCost)."
+    )
     reasoning_switch: dict[str, dict[str, object]] | None = Field(
         default=None,
         description="openai provider: extra body fields to send per thinkingLevel value, e.g. {low: {chat_template_kwargs: {enable_thinking: false}}}.",
     )
-    poll_initial_s: float = Field(default=1.0, gt=0, description="async delivery: first getResponse poll after the ack.")
-    poll_max_s: float = Field(default=10.0, gt=0, description="async delivery: cap on the poll interval (x1.5 back-off).")
+    poll_initial_s: float = Field(
+        default=1.0, gt=0, description="async delivery: first getResponse poll after the ack."
+    )
+    poll_max_s: float = Field(
+        default=10.0, gt=0, description="async delivery: cap on the poll interval (x1.5 back-off)."
+    )
     simulator: dict[str, str] | None = Field(
-        default=None, description="provider=simulator: options for the embedded simulator (latency, faults, seed, skill)."
+        default=None,
+        description="provider=simulator: options for the embedded simulator (latency, faults, seed, skill).",
     )
 
 
@@ -82,24 +111,55 @@ class RunConfig(_Config):
     """How to send: the `run:` section of a suite (CLI flags override it)."""
 
     concurrency: int = Field(default=16, ge=1, le=4096, description="Closed loop: in-flight requests.")
-    rate_rps: float | None = Field(default=None, gt=0, description="Open loop: arrivals per second (then concurrency caps in-flight requests).")
-    arrival: Literal["constant", "poisson"] = Field(default="constant", description="Open-loop arrival process.")
+    rate_rps: float | None = Field(
+        default=None,
+        gt=0,
+        description="Open loop: arrivals per second (then concurrency caps in-flight requests).",
+    )
+    arrival: Literal["constant", "poisson"] = Field(
+        default="constant", description="Open-loop arrival process."
+    )
     arrival_seed: int = Field(default=0, description="Seed of the Poisson arrival schedule.")
-    adaptive_concurrency: bool = Field(default=True, description="Shrink the in-flight limit on 429s, grow it back on clean stretches (AIMD).")
-    max_cost_usd: float | None = Field(default=None, gt=0, description="Stop dispatching before this spend would be exceeded.")
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="Shrink the in-flight limit on 429s, grow it back on clean stretches (AIMD).",
+    )
+    max_cost_usd: float | None = Field(
+        default=None, gt=0, description="Stop dispatching before this spend would be exceeded."
+    )
     retries: RetryConfig = Field(default_factory=RetryConfig, description="Retry policy.")
-    circuit_breaker_window: int = Field(default=50, ge=5, description="Finished trials the circuit breaker looks at.")
-    circuit_breaker_error_rate: float = Field(default=0.9, gt=0, le=1, description="Error share of that window that stops the run (exit 3).")
+    circuit_breaker_window: int = Field(
+        default=50, ge=5, description="Finished trials the circuit breaker looks at."
+    )
+    circuit_breaker_error_rate: float = Field(
+        default=0.9, gt=0, le=1, description="Error share of that window that stops the run (exit 3)."
+    )
     delivery: Delivery | None = Field(default=None, description="Overrides the target's delivery method.")
-    timeout_s: float | None = Field(default=None, gt=0, description="Overrides the target's total per-attempt timeout.")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Overrides the target's total per-attempt timeout."
+    )
 
 
 class ScorerConfig(_Config):
     """One scorer of a suite: `- numeric` or `- {name: numeric, options: {tolerance: 0.01}}`."""
 
-    name: str = Field(description="Registered scorer: exact, contains, regex, numeric, choice, f1, json, judge, or a dotted path 'pkg.module:function'.")
-    options: dict[str, object] = Field(default_factory=dict, description="Keyword options of the scorer factory.")
-    metric: str | None = Field(default=None, description="Name of the metric in reports (defaults to the scorer name).")
+    name: str = Field(
+        description="Registered scorer: exact, contains, regex, numeric, choice, f1, json, judge, or a dotted path 'pkg.module:function'."
+    )
+    options: dict[str, object] = Field(
+        default_factory=dict, description="Keyword options of the scorer factory."
+    )
+    metric: str | None = Field(
+        default=None, description="Name of the metric in reports (defaults to the scorer name)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, data: Any) -> Any:
+        # A bare string is the scorer's name with default options: `scorers: [numeric]`.
+        if isinstance(data, str):
+            return {"name": data}
+        return data
 
 
 ThresholdOn = Literal["point", "ci_low", "ci_high"]
@@ -109,27 +169,349 @@ ThresholdScope = Literal["each_cell", "best_cell", "overall"]
 class ThresholdConfig(_Config):
     """A pass/fail rule evaluated at the end of a run: `accuracy >= 0.8` or the long form."""
 
-    metric: str = Field(description="accuracy, score:<scorer>, pass@k, error_rate, p50_latency_s, p95_latency_s, p99_latency_s, p50_ttft_s, p95_ttft_s, cost_per_correct_usd, cost_per_trial_usd, total_cost_usd.")
+    metric: str = Field(
+        description="accuracy, score:<scorer>, pass@k, error_rate, p50_latency_s, p95_latency_s, p99_latency_s, p50_ttft_s, p95_ttft_s, cost_per_correct_usd, cost_per_trial_usd, total_cost_usd."
+    )
     op: Literal[">=", "<=", ">", "<"] = Field(description="Comparison.")
     value: float = Field(description="Bound.")
-    on: ThresholdOn = Field(default="point", description="Compare the point estimate, or a bound of its 95% CI.")
-    scope: ThresholdScope = Field(default="each_cell", description="Every cell must pass, the best cell must pass, or the pooled run.")
+    on: ThresholdOn = Field(
+        default="point", description="Compare the point estimate, or a bound of its 95% CI."
+    )
+    scope: ThresholdScope = Field(
+        default="each_cell", description="Every cell must pass, the best cell must pass, or the pooled run."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return parse_threshold(data)
+        return data
 
 
 class GateMetricConfig(_Config):
     """Per-metric regression tolerance for `harness compare`."""
 
-    tolerance: float | None = Field(default=None, ge=0, description="Largest allowed drop (absolute) before it is a regression.")
-    ratio: float | None = Field(default=None, gt=1, description="Largest allowed ratio (current/baseline) for latency and cost metrics.")
+    tolerance: float | None = Field(
+        default=None, ge=0, description="Largest allowed drop (absolute) before it is a regression."
+    )
+    ratio: float | None = Field(
+        default=None,
+        gt=1,
+        description="Largest allowed ratio (current/baseline) for latency and cost metrics.",
+    )
 
 
 class GateConfig(_Config):
     """The `gate:` section: what `harness compare` counts as a regression."""
 
-    tolerance: float = Field(default=0.02, ge=0, description="Quality: a regression is a drop whose whole 95% CI lies beyond this (absolute).")
-    latency_ratio: float = Field(default=1.2, gt=1, description="p50/p95 latency: regression when the ratio's CI lies above this.")
-    cost_ratio: float = Field(default=1.2, gt=1, description="Cost per trial: regression when the ratio's CI lies above this.")
-    max_error_rate: float = Field(default=0.05, ge=0, le=1, description="A run with more errors than this is incomplete (exit 3).")
+    tolerance: float = Field(
+        default=0.02,
+        ge=0,
+        description="Quality: a regression is a drop whose whole 95% CI lies beyond this (absolute).",
+    )
+    latency_ratio: float = Field(
+        default=1.2, gt=1, description="p50/p95 latency: regression when the ratio's CI lies above this."
+    )
+    cost_ratio: float = Field(
+        default=1.2, gt=1, description="Cost per trial: regression when the ratio's CI lies above this."
+    )
+    max_error_rate: float = Field(
+        default=0.05, ge=0, le=1, description="A run with more errors than this is incomplete (exit 3)."
+    )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level (Holm-corrected McNemar).")
     metrics: dict[str, GateMetricConfig] = Field(default_factory=dict, description="Per-metric overrides.")
-    cells: dict[str, GateMetricConfig] = Field(default_factory=dict, description="Per-cell overrides, keyed by cell id.")
+    cells: dict[str, GateMetricConfig] = Field(
+        default_factory=dict, description="Per-cell overrides, keyed by cell id."
+    )
+
+
+_THRESHOLD_RE = re.compile(
+    r"^\s*(?P<metric>[A-Za-z_][\w:@^.\-]*)\s*(?P<op>>=|<=|>|<)\s*(?P<value>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
+    r"(?:\s+on\s+(?P<on>\w+))?(?:\s+in\s+(?P<scope>\w+))?\s*$"
+)
+
+
+def parse_threshold(text: str) -> dict[str, object]:
+    """Parse the short form `METRIC OP VALUE [on point|ci_low|ci_high] [in each_cell|best_cell|overall]`."""
+    match = _THRESHOLD_RE.match(text)
+    if match is None:
+        raise ValueError(
+            f"cannot read threshold {text!r}: expected 'METRIC OP VALUE [on ci_low] [in best_cell]', "
+            "e.g. 'accuracy >= 0.8' (OP is one of >=, <=, >, <)"
+        )
+    out: dict[str, object] = {"metric": match["metric"], "op": match["op"], "value": float(match["value"])}
+    if match["on"]:
+        out["on"] = match["on"]
+    if match["scope"]:
+        out["scope"] = match["scope"]
+    return out
+
+
+# Grid axes that are not model settings; every other axis must be a setting of the capability card.
+SPECIAL_AXES = ("seed", "numberResults", "repeats", "target")
+
+AxisValues = list[JsonValue]
+
+
+class GridConfig(_Config):
+    """The `grid:` section: axes to sweep. Write axes directly (`temperature: [0, 0.6]`); they are
+    collected under `axes`. Cartesian product by default, `zip` groups move together, `cells` adds
+    explicit cells, `exclude` removes cells matching a rule."""
+
+    axes: dict[str, AxisValues] = Field(
+        default_factory=dict,
+        description="Axis name -> values. Any capability-card setting (temperature, topK, thinkingLevel, ...) "
+        "or seed, numberResults, repeats, target. Usually written directly under grid:.",
+    )
+    zip: list[dict[str, AxisValues]] = Field(
+        default_factory=list,
+        description="Groups of axes that move together: each group is {axis: values} with equal-length lists; "
+        "the i-th values of a group form one point, crossed with the other axes.",
+    )
+    cells: list[dict[str, JsonValue]] = Field(
+        default_factory=list,
+        description="Explicit cells ({axis: value}) added after the product of the axes.",
+    )
+    exclude: list[dict[str, JsonValue]] = Field(
+        default_factory=list,
+        description="Rules {axis: value}; a cell matching every key of a rule is dropped. "
+        "A list value matches any of its elements.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_axes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields)
+        extra = {k: v for k, v in data.items() if k not in known}
+        if not extra:
+            return data
+        out = {k: v for k, v in data.items() if k in known}
+        axes = dict(out.get("axes") or {})
+        for key, values in extra.items():
+            if key in axes:
+                raise ValueError(f"axis {key!r} is given both directly and under axes:")
+            axes[key] = values
+        out["axes"] = axes
+        return out
+
+    @model_validator(mode="after")
+    def _check(self) -> GridConfig:
+        seen: dict[str, str] = {}
+        for name, values in self.axes.items():
+            _check_axis(name, values, "grid")
+            seen[name] = "grid"
+        for index, group in enumerate(self.zip):
+            where = f"grid.zip[{index}]"
+            if not group:
+                raise ValueError(f"{where} is empty: give at least one axis")
+            lengths = {name: len(values) for name, values in group.items()}
+            if len(set(lengths.values())) > 1:
+                raise ValueError(f"{where}: zipped axes need lists of equal length, got {lengths}")
+            for name, values in group.items():
+                if name in seen:
+                    raise ValueError(f"axis {name!r} appears in both {seen[name]} and {where}")
+                _check_axis(name, values, where)
+                seen[name] = where
+        for index, cell in enumerate(self.cells):
+            if not cell:
+                raise ValueError(f"grid.cells[{index}] is empty")
+            for name, value in cell.items():
+                _check_axis(name, [value], f"grid.cells[{index}]")
+        known = set(seen) | {name for cell in self.cells for name in cell}
+        for index, rule in enumerate(self.exclude):
+            if not rule:
+                raise ValueError(f"grid.exclude[{index}] is empty")
+            for name in rule:
+                if name not in known:
+                    hint = did_you_mean(name, sorted(known))
+                    raise ValueError(
+                        f"grid.exclude[{index}] names {name!r}, which is not an axis of the grid{hint} "
+                        f"(axes: {', '.join(sorted(known)) or 'none'})"
+                    )
+        return self
+
+    def axis_names(self) -> list[str]:
+        """Every axis name the grid mentions, in declaration order."""
+        names = list(self.axes)
+        for group in self.zip:
+            names.extend(n for n in group if n not in names)
+        for cell in self.cells:
+            names.extend(n for n in cell if n not in names)
+        return names
+
+
+def _check_axis(name: str, values: list[JsonValue], where: str) -> None:
+    if not values:
+        raise ValueError(f"{where}.{name} is an empty list: give at least one value")
+    if name in ("repeats", "numberResults"):
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{where}.{name}: {value!r} is not a positive integer")
+    elif name == "seed":
+        for value in values:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4294967295:
+                raise ValueError(f"{where}.seed: {value!r} is not an integer in 0..4294967295")
+    elif name == "target":
+        for value in values:
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{where}.target: {value!r} is not a target name")
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or ''."""
+    import difflib
+
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+
+
+class MessageConfig(_Config):
+    """One turn of a multi-turn prompt; `content` is a jinja2 template over the row's fields."""
+
+    role: Literal["user", "assistant"] = Field(
+        description="user or assistant (the system prompt is `prompt.system`)."
+    )
+    content: str = Field(
+        min_length=1, description="jinja2 template over the row's fields, e.g. '{{ question }}'."
+    )
+
+
+class PromptConfig(_Config):
+    """How an item becomes messages: jinja2 (sandboxed, undefined fields are errors) over the row's fields
+    (`input`, `target`, `choices`, `letters`, `id` and every column of the row). Few-shot examples
+    (drawn by dataset.few_shot) come first, as user/assistant turns."""
+
+    system: str | None = Field(
+        default=None,
+        description="System prompt template: settings.systemPrompt for Runware, a system message for OpenAI-compatible targets.",
+    )
+    template: str | None = Field(
+        default=None, description="User message template; defaults to '{{ input }}'. Exclusive with messages."
+    )
+    messages: list[MessageConfig] | None = Field(
+        default=None, description="Multi-turn conversation (templates); the last turn must be the user's."
+    )
+    example_template: str | None = Field(
+        default=None,
+        description="User turn of each few-shot example (examples come from dataset.few_shot); defaults to the prompt's template.",
+    )
+    example_answer: str = Field(
+        default="{{ target }}", min_length=1, description="Assistant turn of each few-shot example."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PromptConfig:
+        if self.template is not None and self.messages is not None:
+            raise ValueError("give either prompt.template or prompt.messages, not both")
+        if self.messages is not None:
+            if not self.messages:
+                raise ValueError("prompt.messages is empty")
+            if self.messages[-1].role != "user":
+                raise ValueError("the last of prompt.messages must have role user")
+        return self
+
+    @property
+    def user_template(self) -> str:
+        return self.template if self.template is not None else "{{ input }}"
+
+
+class EstimateConfig(_Config):
+    """Expected output lengths for the dry-run token and cost estimate (the output is unknown before a run)."""
+
+    completion_tokens: int = Field(
+        default=256,
+        ge=0,
+        description="Expected answer (non-thinking) tokens per result, capped by maxTokens.",
+    )
+    thinking_tokens: dict[str, int] = Field(
+        default_factory=lambda: {"high": 1024, "low": 0},
+        description="Expected thinking tokens per result, by thinkingLevel (the card's default level when unset).",
+    )
+
+
+class ReportConfig(_Config):
+    """The `report:` section: options of report.html."""
+
+    title: str | None = Field(default=None, description="Report title; defaults to the suite name.")
+    max_items: int = Field(default=50, ge=0, le=100000, description="Items shown in the per-item drill-down.")
+    baseline_cell: str | None = Field(
+        default=None, description="Cell id the other cells are compared against; defaults to the first cell."
+    )
+
+
+class SuiteConfig(_Config):
+    """A suite: suites/NAME.yaml."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Short name, used in run directory names."
+    )
+    description: str = Field(default="", description="What the suite measures.")
+    dataset: DatasetConfig = Field(description="The items: a local file or an HF spec, field mapping, limit.")
+    prompt: PromptConfig = Field(default_factory=PromptConfig, description="How an item becomes messages.")
+    settings: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Fixed API settings by their API names (temperature, topP, topK, maxTokens, thinkingLevel, "
+        "stopSequences, ...), plus seed and numberResults; checked against the model's capability card.",
+    )
+    grid: GridConfig = Field(default_factory=GridConfig, description="Axes to sweep.")
+    repeats: int = Field(
+        default=1, ge=1, le=1000, description="Trials per item and cell (each with seed + repeat)."
+    )
+    scorers: list[ScorerConfig] = Field(
+        default_factory=list, description="Scorers; the first one is the primary metric (accuracy)."
+    )
+    thresholds: list[ThresholdConfig] = Field(
+        default_factory=list,
+        description="Pass/fail rules checked after the run (exit 1 on failure), e.g. 'accuracy >= 0.8'.",
+    )
+    gate: GateConfig = Field(default_factory=GateConfig, description="Regression rules of `harness compare`.")
+    run: RunConfig = Field(default_factory=RunConfig, description="How to send (CLI flags override it).")
+    report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
+    estimate: EstimateConfig = Field(
+        default_factory=EstimateConfig, description="Output lengths for --dry-run estimates."
+    )
+    target: str | None = Field(default=None, description="Target used when --target is not given.")
+    max_trials: int = Field(
+        default=20000, ge=1, description="Safety limit: a plan with more trials than this needs --yes."
+    )
+
+    @field_validator("settings")
+    @classmethod
+    def _no_special_settings(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        for key in ("repeats", "target"):
+            if key in value:
+                raise ValueError(f"settings.{key} is not an API setting: use the top-level `{key}:`")
+        return value
+
+
+def suite_json_schema() -> dict[str, Any]:
+    """JSON Schema of suite files as people write them (short forms included)."""
+    return _editor_schema(SuiteConfig.model_json_schema())
+
+
+def target_json_schema() -> dict[str, Any]:
+    """JSON Schema of target files."""
+    return _editor_schema(TargetConfig.model_json_schema())
+
+
+def _editor_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    defs = schema.get("$defs", {})
+    if "ScorerConfig" in defs:
+        defs["ScorerConfig"] = {
+            "anyOf": [{"type": "string", "description": "Scorer name."}, defs["ScorerConfig"]]
+        }
+    if "ThresholdConfig" in defs:
+        text = {"type": "string", "pattern": _THRESHOLD_RE.pattern, "description": "e.g. 'accuracy >= 0.8'."}
+        defs["ThresholdConfig"] = {"anyOf": [text, defs["ThresholdConfig"]]}
+    if "GridConfig" in defs:
+        defs["GridConfig"]["additionalProperties"] = {
+            "type": "array",
+            "minItems": 1,
+            "description": "An axis and its values.",
+        }
+    return schema
