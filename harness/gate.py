@@ -1,0 +1,238 @@
+"""Suite thresholds: evaluate `thresholds:` rules (`accuracy >= 0.8`, `p95_latency_s <= 8`) against a
+summary.json dict. Owns metric lookup in the summary and the pass/fail verdict; it never reads a run
+directory, computes statistics or prints (the report and the CLI do that with its results).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from harness.config import ThresholdConfig
+from harness.errors import ConfigError
+
+# Latency metrics: "<percentile>_<name>" -> summary cell["latency"][<key>][<percentile>].
+_LATENCY_KEYS = {
+    "latency_s": "e2e_s",
+    "ttft_s": "ttft_s",
+    "ttft_answer_s": "ttft_answer_s",
+    "itl_s": "itl_s",
+    "output_tps": "output_tps",
+    "queue_s": "queue_s",
+}
+_PERCENTILES = ("p50", "p90", "p95", "p99", "mean", "max")
+# Flat metrics: name -> path inside a summary cell.
+_PATHS: dict[str, tuple[str, ...]] = {
+    "error_rate": ("errors", "rate"),
+    "cost_per_correct_usd": ("cost", "per_correct_usd"),
+    "cost_per_trial_usd": ("cost", "per_trial_usd"),
+    "total_cost_usd": ("cost", "total_usd"),
+}
+_STAT_METRIC = re.compile(r"^(accuracy|score:.+|pass@\d+|maj@\d+|pass\^\d+)$")
+_LATENCY_METRIC = re.compile(r"^(" + "|".join(_PERCENTILES) + r")_(" + "|".join(_LATENCY_KEYS) + r")$")
+# Two-sided 95% normal quantile, for the Wilson interval of error_rate.
+_Z95 = 1.959963984540054
+
+KNOWN_METRICS = (
+    "accuracy",
+    "score:<scorer>",
+    "pass@k",
+    "maj@k",
+    "pass^k",
+    "error_rate",
+    *(f"{p}_{name}" for name in _LATENCY_KEYS for p in ("p50", "p95", "p99")),
+    "cost_per_correct_usd",
+    "cost_per_trial_usd",
+    "total_cost_usd",
+)
+
+
+@dataclass(slots=True, frozen=True)
+class ThresholdResult:
+    """The verdict of one threshold on one cell (or the pooled run)."""
+
+    metric: str
+    op: str
+    value: float
+    on: str
+    scope: str
+    cell_id: str | None  # None for scope "overall"
+    observed: float | None  # None when the metric is missing from the summary
+    passed: bool
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def is_known_metric(metric: str) -> bool:
+    """True when `metric` names something evaluate_thresholds can find in a summary."""
+    return bool(_STAT_METRIC.match(metric) or _LATENCY_METRIC.match(metric) or metric in _PATHS)
+
+
+def validate_thresholds(thresholds: Sequence[ThresholdConfig], *, file: str | None = None) -> None:
+    """Refuse unknown metric names and CI bounds on metrics that have none, before a run starts."""
+    for index, rule in enumerate(thresholds):
+        field = f"thresholds[{index}].metric"
+        if not is_known_metric(rule.metric):
+            raise ConfigError(
+                f"unknown metric {rule.metric!r}", file=file, field=field, allowed=KNOWN_METRICS
+            )
+        if rule.on != "point" and not _has_ci(rule.metric):
+            raise ConfigError(
+                f"metric {rule.metric!r} has no confidence interval, so on: {rule.on} cannot apply",
+                file=file,
+                field=f"thresholds[{index}].on",
+                allowed=["point"],
+            )
+
+
+def evaluate_thresholds(
+    summary: Mapping[str, Any], thresholds: Sequence[ThresholdConfig]
+) -> list[ThresholdResult]:
+    """One result per threshold and cell (scope each_cell), or one per threshold (best_cell, overall).
+
+    A metric missing from the summary is a failed result saying so, never an exception.
+    """
+    results: list[ThresholdResult] = []
+    cells: list[Mapping[str, Any]] = list(summary.get("cells") or [])
+    for rule in thresholds:
+        if rule.scope == "overall":
+            overall = summary.get("overall")
+            results.append(_evaluate(rule, overall if isinstance(overall, Mapping) else None, None))
+        elif not cells:
+            results.append(_fail(rule, None, None, "summary.json has no cells to evaluate"))
+        elif rule.scope == "each_cell":
+            results.extend(_evaluate(rule, cell, str(cell.get("cell_id", ""))) for cell in cells)
+        else:
+            results.append(_best_cell(rule, cells))
+    return results
+
+
+def thresholds_passed(results: Sequence[ThresholdResult]) -> bool:
+    """True when every threshold result passed (also for no thresholds at all)."""
+    return all(r.passed for r in results)
+
+
+def _evaluate(rule: ThresholdConfig, cell: Mapping[str, Any] | None, cell_id: str | None) -> ThresholdResult:
+    where = "the pooled run" if cell_id is None else f"cell {cell_id!r}"
+    if cell is None:
+        return _fail(rule, cell_id, None, f"{rule.metric}: summary.json has no {where}")
+    observed, problem = _observe(rule, cell)
+    if observed is None:
+        return _fail(rule, cell_id, None, f"{rule.metric}: {problem} for {where}")
+    passed = _compare(observed, rule.op, rule.value)
+    label = rule.metric if rule.on == "point" else f"{rule.metric} ({rule.on})"
+    verdict = "ok" if passed else "FAILED"
+    message = f"{label} = {_fmt(observed)} {rule.op} {_fmt(rule.value)}: {verdict} ({where})"
+    return ThresholdResult(
+        rule.metric, rule.op, rule.value, rule.on, rule.scope, cell_id, observed, passed, message
+    )
+
+
+def _best_cell(rule: ThresholdConfig, cells: Sequence[Mapping[str, Any]]) -> ThresholdResult:
+    """The cell whose value is most favourable for this rule decides (largest for >=/>, else smallest)."""
+    observed = [(value, cell) for cell in cells if (value := _observe(rule, cell)[0]) is not None]
+    if not observed:
+        return _fail(rule, None, None, f"{rule.metric}: no cell of summary.json has this metric")
+    pick = max if rule.op in (">=", ">") else min
+    _, best = pick(observed, key=lambda pair: pair[0])
+    result = _evaluate(rule, best, str(best.get("cell_id", "")))
+    return ThresholdResult(
+        result.metric,
+        result.op,
+        result.value,
+        result.on,
+        result.scope,
+        result.cell_id,
+        result.observed,
+        result.passed,
+        result.message.replace("(cell ", "(best cell ", 1),
+    )
+
+
+def _observe(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float | None, str]:
+    """The number this rule compares, or None and why it is missing."""
+    metric = rule.metric
+    if _STAT_METRIC.match(metric):
+        stat = _dig(cell, ("metrics", metric))
+        if not isinstance(stat, Mapping):
+            available = sorted((cell.get("metrics") or {}).keys())
+            return None, f"metric not in summary.json (available: {', '.join(available) or 'none'})"
+        key = {"point": "mean", "ci_low": "ci_low", "ci_high": "ci_high"}[rule.on]
+        return _number(stat.get(key), f"its {key} is empty")
+    if match := _LATENCY_METRIC.match(metric):
+        percentile, name = match.groups()
+        pct = _dig(cell, ("latency", _LATENCY_KEYS[name]))
+        if not isinstance(pct, Mapping):
+            return None, f"no {_LATENCY_KEYS[name]} latency in summary.json (none measured?)"
+        return _number(pct.get(percentile), f"{_LATENCY_KEYS[name]}.{percentile} is empty")
+    if metric == "error_rate":
+        return _error_rate(rule, cell)
+    if metric in _PATHS:
+        return _number(_dig(cell, _PATHS[metric]), "not in summary.json (no cost or no correct answer?)")
+    return None, f"unknown metric (known: {', '.join(KNOWN_METRICS)})"
+
+
+def _error_rate(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float | None, str]:
+    rate, why = _number(_dig(cell, ("errors", "rate")), "errors.rate not in summary.json")
+    if rule.on == "point" or rate is None:
+        return rate, why
+    count, n = _dig(cell, ("errors", "count")), cell.get("n_trials")
+    if not isinstance(count, int) or not isinstance(n, int) or n <= 0:
+        return None, "errors.count or n_trials missing, so no CI"
+    low, high = _wilson(count, n)
+    return (low if rule.on == "ci_low" else high), ""
+
+
+def _wilson(successes: int, n: int) -> tuple[float, float]:
+    p = successes / n
+    z2 = _Z95 * _Z95
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2.0 * n)) / denom
+    half = _Z95 * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _has_ci(metric: str) -> bool:
+    return bool(_STAT_METRIC.match(metric)) or metric == "error_rate"
+
+
+def _dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = data
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _number(raw: Any, why: str) -> tuple[float | None, str]:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or math.isnan(raw):
+        return None, why
+    return float(raw), ""
+
+
+def _compare(observed: float, op: str, bound: float) -> bool:
+    if op == ">=":
+        return observed >= bound
+    if op == "<=":
+        return observed <= bound
+    if op == ">":
+        return observed > bound
+    return observed < bound
+
+
+def _fail(
+    rule: ThresholdConfig, cell_id: str | None, observed: float | None, message: str
+) -> ThresholdResult:
+    return ThresholdResult(
+        rule.metric, rule.op, rule.value, rule.on, rule.scope, cell_id, observed, False, f"FAILED: {message}"
+    )
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
