@@ -1,0 +1,232 @@
+"""Loading suites and targets: YAML lines in errors, did-you-mean, --set overrides, target lookup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.loading import (
+    apply_overrides,
+    combine_errors,
+    load_suite,
+    load_suite_source,
+    load_target,
+    load_targets,
+    parse_override,
+    read_yaml,
+)
+
+SUITE = """\
+name: t
+dataset:
+  path: rows.jsonl
+settings:
+  maxTokens: 64
+grid:
+  temperature: [0, 0.6]
+scorers: [numeric]
+"""
+
+
+@pytest.fixture
+def suite_file(tmp_path: Path) -> Path:
+    path = tmp_path / "t.yaml"
+    path.write_text(SUITE)
+    return path
+
+
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_load_valid_suite(suite_file: Path) -> None:
+    suite = load_suite(suite_file)
+    assert suite.grid.axes == {"temperature": [0, 0.6]}
+    assert suite.scorers[0].name == "numeric"
+
+
+def test_line_index(suite_file: Path) -> None:
+    doc = read_yaml(suite_file)
+    assert doc.lines[("settings", "maxTokens")] == 5
+    assert doc.lines[("grid", "temperature")] == 7
+    assert doc.line(("grid", "temperature", 1)) == 7  # flow list elements share the key's line
+    assert doc.line(("dataset", "absent")) == 2
+
+
+def test_unknown_key_has_line_and_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path, SUITE + "repeat: 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    err = info.value
+    assert (err.field, err.line) == ("repeat", 9)
+    assert "unknown key 'repeat' (did you mean 'repeats'?)" in err.message
+    assert "repeats" in str(err.allowed)
+
+
+def test_nested_unknown_key(tmp_path: Path) -> None:
+    path = write(tmp_path, SUITE + "run:\n  concurency: 8\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert (info.value.field, info.value.line) == ("run.concurency", 10)
+    assert "did you mean 'concurrency'" in info.value.message
+
+
+def test_wrong_type_names_value_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, SUITE + "repeats: many\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert (info.value.field, info.value.line) == ("repeats", 9)
+    assert "'many'" in info.value.message
+
+
+def test_bad_literal_lists_allowed_values(tmp_path: Path) -> None:
+    path = write(tmp_path, SUITE + "run:\n  arrival: burst\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert info.value.field == "run.arrival"
+    assert "'constant'" in info.value.message
+    assert "'poisson'" in info.value.message
+
+
+def test_grid_error_points_at_the_axis_line(tmp_path: Path) -> None:
+    path = write(tmp_path, SUITE.replace("temperature: [0, 0.6]", "temperature: []"))
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert info.value.line == 6  # grid: (validators of the whole grid report on its key)
+    assert "empty list" in info.value.message
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: t\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert info.value.field == "dataset"
+    assert "required" in info.value.message
+
+
+def test_several_problems_are_listed(tmp_path: Path) -> None:
+    path = write(tmp_path, SUITE + "repeat: 3\nrun:\n  concurrency: 0\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    text = str(info.value)
+    assert "2 problems" in text
+    assert "repeat" in text
+    assert "run.concurrency" in text
+
+
+def test_bad_yaml_has_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: t\ngrid:\n  temperature: [0, 0.6\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert "invalid YAML" in info.value.message
+    assert info.value.line is not None
+    assert info.value.line >= 3
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    path = write(tmp_path, SUITE + "name: again\n")
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert (info.value.field, info.value.line) == ("name", 9)
+    assert "duplicate key" in info.value.message
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must be a YAML mapping"):
+        load_suite(write(tmp_path, "- a\n- b\n"))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_suite(tmp_path / "absent.yaml")
+
+
+def test_override_values_are_typed_yaml() -> None:
+    assert parse_override("grid.temperature=[0,0.6,1.2]") == (["grid", "temperature"], [0, 0.6, 1.2])
+    assert parse_override("repeats=3") == (["repeats"], 3)
+    assert parse_override("thresholds.0=accuracy >= 0.8") == (["thresholds", 0], "accuracy >= 0.8")
+    assert parse_override("settings.stopSequences=['\\n\\n']")[1] == ["\\n\\n"]
+    assert parse_override("description=") == (["description"], None)
+
+
+def test_override_without_equals() -> None:
+    with pytest.raises(ConfigError, match="expected PATH=VALUE"):
+        parse_override("repeats")
+
+
+def test_apply_overrides_creates_and_replaces() -> None:
+    data = {"grid": {"temperature": [0]}, "scorers": ["exact"]}
+    out, touched = apply_overrides(
+        data, ["grid.topK=[1,2]", "scorers.0=numeric", "scorers.1=exact", "run.concurrency=4"]
+    )
+    assert out == {
+        "grid": {"temperature": [0], "topK": [1, 2]},
+        "scorers": ["numeric", "exact"],
+        "run": {"concurrency": 4},
+    }
+    assert data["grid"] == {"temperature": [0]}  # the input is not modified
+    assert touched == {"grid.topK", "scorers.0", "scorers.1", "run.concurrency"}
+
+
+def test_override_index_out_of_range() -> None:
+    with pytest.raises(ConfigError, match="out of range"):
+        apply_overrides({"scorers": []}, ["scorers.3.name=x"])
+
+
+def test_override_applies_and_validates(suite_file: Path) -> None:
+    source = load_suite_source(suite_file, overrides=["grid.temperature=[0,0.6,1.2]", "repeats=2"])
+    assert source.config.grid.axes["temperature"] == [0, 0.6, 1.2]
+    assert source.config.repeats == 2
+    assert source.where("grid.temperature") == ("--set", None)
+    assert source.where("settings.maxTokens") == (source.file, 5)
+
+
+def test_bad_override_is_blamed_on_set(suite_file: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_suite(suite_file, overrides=["run.concurrency=lots"])
+    assert (info.value.file, info.value.field) == ("--set", "run.concurrency")
+
+
+def test_unknown_override_key_has_did_you_mean(suite_file: Path) -> None:
+    with pytest.raises(ConfigError, match="did you mean 'settings'"):
+        load_suite(suite_file, overrides=["setings.topK=5"])
+
+
+def test_target_by_path_defaults_its_name(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "provider: openai\nendpoint: http://127.0.0.1:8000/v1\nmodel: qwen\n", "local.yaml"
+    )
+    target = load_target(str(path))
+    assert (target.name, target.provider, target.model) == ("local", "openai", "qwen")
+
+
+def test_target_error_has_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "provider: openai\nmodel: qwen\nbatch_size: 100\n", "bad.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_target(str(path))
+    assert (info.value.field, info.value.line) == ("batch_size", 3)
+
+
+def test_unknown_target_name_suggests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "configs" / "targets").mkdir(parents=True)
+    (tmp_path / "configs" / "targets" / "runware-qwen.yaml").write_text("provider: runware\nmodel: m\n")
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path))
+    with pytest.raises(ConfigError) as info:
+        load_target("runware-qwn")
+    assert "did you mean 'runware-qwen'" in info.value.message
+    assert load_target("runware-qwen").name == "runware-qwen"
+
+
+def test_load_targets_reports_every_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path))
+    with pytest.raises(ConfigError, match="2 problems"):
+        load_targets(["a", "b"])
+
+
+def test_combine_single_error_is_itself() -> None:
+    err = ConfigError("x", file="f")
+    assert combine_errors([err]) is err
