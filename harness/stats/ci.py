@@ -80,8 +80,10 @@ def wilson_ci(successes: float, n: int, *, confidence: float = DEFAULT_CONFIDENC
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-    # Clamp rounding noise so that 0/n gives exactly 0 and n/n exactly 1.
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # Algebraically the bound is exactly 0 at k=0 and 1 at k=n; say so rather than keep rounding noise.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def proportion_stat(successes: float, n: int, *, confidence: float = DEFAULT_CONFIDENCE) -> Stat:

@@ -24,26 +24,15 @@ def choose_k(samples_per_item: Sequence[int]) -> int | None:
     return min(counts) if counts else None
 
 
-def _majority_correct(answers: list[str | None], correct: list[bool]) -> float:
-    from harness.scoring.metrics import majority_vote
-
-    winner = majority_vote(answers)
-    if winner is None:
-        return 0.0
-    return 1.0 if any(a == winner and c for a, c in zip(answers, correct, strict=True)) else 0.0
-
-
 def pool_metrics(samples: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Multi-sample metrics of one pool (the samples of one cell, or of cells differing only in seed).
 
     `samples` has columns item_id, value (NaN = excluded), outcome, extracted, and the sort columns
     seed, repeat, result_index, trial_key. pass@k and pass^k use the unbiased estimators over all n
     samples of an item (c = its correct ones); maj@k and diversity use its first k samples in
-    (seed, repeat, result_index) order. Each metric is a mean over items, with a CI over items; each
-    STAT also says its `k` and what was pooled.
+    (seed, repeat, result_index) order; diversity is distinct extracted answers / k. Each metric is a
+    mean over items, with a CI over items; each STAT also says its `k` (summary.py adds what was pooled).
     """
-    from harness.scoring.metrics import answer_diversity, pass_at_k, pass_hat_k
-
     valid = samples[samples["value"].notna()]
     if valid.empty:
         return {}
@@ -52,6 +41,8 @@ def pool_metrics(samples: pd.DataFrame) -> dict[str, dict[str, Any]]:
     k = choose_k([int(n) for n in groups.size()])
     if k is None:
         return {}
+    from harness.scoring.metrics import answer_diversity, majority_correct, pass_at_k, pass_hat_k
+
     pass_k: list[float] = []
     maj_k: list[float] = []
     all_k: list[float] = []
@@ -65,8 +56,8 @@ def pool_metrics(samples: pd.DataFrame) -> dict[str, dict[str, Any]]:
         pass_k.append(float(pass_at_k(n, c, k)))
         all_k.append(float(pass_hat_k(n, c, k)))
         first = [None if a is None or a != a else str(a) for a in item["extracted"].iloc[:k]]
-        maj_k.append(_majority_correct(first, correct[:k]))
-        diversity.append(float(answer_diversity(first)))
+        maj_k.append(1.0 if majority_correct(first, correct[:k]) else 0.0)
+        diversity.append(answer_diversity(first).distinct_ratio)
     out: dict[str, dict[str, Any]] = {}
     for name, values in (("pass@k", pass_k), ("maj@k", maj_k), ("pass^k", all_k), ("diversity", diversity)):
         stat = mean_stat(values).to_dict()

@@ -147,7 +147,7 @@ def _cell_block(
     total = float(np.sort(rec["effective_cost_usd"].to_numpy(dtype=np.float64)).sum())
     service = rec["cost_usd"].to_numpy(dtype=np.float64)
     table = rec["price_table_cost_usd"].to_numpy(dtype=np.float64)
-    kinds = Counter(k for k in rec.loc[rec["status"] == "error", "error_kind"] if k is not None)
+    kinds = Counter(str(k) for k in rec.loc[rec["status"] == "error", "error_kind"].dropna())
     return {
         "cell_id": cell_id,
         "cell": dict(cell),
