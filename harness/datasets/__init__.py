@@ -14,7 +14,8 @@ from harness.datasets.config import (
     HubSpec,
     SampleConfig,
 )
-from harness.datasets.items import Item, content_id, load_few_shot, load_items, lookup, seeded_indices
+from harness.datasets.items import Item, content_id, lookup
+from harness.datasets.load import load_few_shot, load_items, seeded_indices
 
 __all__ = [
     "DEFAULT_MAX_MEDIA_BYTES",

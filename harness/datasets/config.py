@@ -107,8 +107,8 @@ class FilterConfig(_Config):
 
 
 class FewShotConfig(_Config):
-    """Where few-shot examples come from: another file (`path`), another hub data set (`hf`), or another
-    split of the main one (`split` alone). When it is the main data set itself, its evaluated rows are excluded."""
+    """Where few-shot examples come from: another file (`path`), another hub data set (`hf`), or, with
+    neither, the main data set (another `split` of it, or the same rows minus the evaluated ones)."""
 
     path: str | None = Field(
         default=None, description="Local file or Arrow directory, relative to the suite file."
@@ -133,8 +133,6 @@ class FewShotConfig(_Config):
     def _one_source(self) -> FewShotConfig:
         if self.path is not None and self.hf is not None:
             raise ValueError("give either path or hf, not both")
-        if self.path is None and self.hf is None and self.split is None:
-            raise ValueError("give a path, an hf data set, or a split of the main data set")
         return self
 
 

@@ -1,22 +1,19 @@
-"""Raw rows -> `Item`s: field mapping (dotted paths), filters, stable ids, seeded sampling, limit and
-few-shot pools. Every error names the data file, the row and the mapped field; it never sends anything.
+"""`Item` and the mapping of one raw row onto it: dotted column paths, choices, multiple-choice targets,
+stable ids and media. Every error names the data file, the row and the mapped field; no file reading here.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
-import random
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from harness.datasets.config import DatasetConfig, FieldMap, FilterConfig, TargetFormat
+from harness.datasets.config import DatasetConfig, FieldMap, TargetFormat
 from harness.datasets.media import MediaError, resolve_media
-from harness.datasets.readers import RawRows, read_hub, read_local
+from harness.datasets.readers import RawRows
 from harness.errors import ConfigError
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -75,65 +72,6 @@ def lookup(row: dict[str, Any], path: str) -> Any:
     return value
 
 
-def load_items(config: DatasetConfig, *, base_dir: Path, where: str = "dataset") -> list[Item]:
-    """The items a suite evaluates: rows read, filtered, sampled and limited, in file order.
-
-    Args:
-        base_dir: the suite file's directory; relative paths are resolved from it.
-        where: the config path of this section, used in error messages.
-    """
-    raw = _read(config.path, config.hf, config.split, config.format, base_dir=base_dir, where=where)
-    return _select(raw, config, config.fields, config.filters, where=where)
-
-
-def load_few_shot(
-    config: DatasetConfig, *, base_dir: Path, exclude_ids: Collection[str] | None = None
-) -> list[Item]:
-    """The few-shot examples of `config.few_shot` (none when it is unset): n rows drawn with its seed.
-
-    When the few-shot source is the main data set itself, the evaluated items are excluded (computed
-    here unless `exclude_ids` is given).
-    """
-    shot = config.few_shot
-    if shot is None:
-        return []
-    where = "dataset.few_shot"
-    path, hf = shot.path, shot.hf
-    if path is None and hf is None:  # another split of the main data set
-        path, hf = config.path, config.hf
-        if hf is not None:
-            hf = hf.model_copy(update={"split": shot.split})
-    split = shot.split or (None if shot.path or shot.hf else config.split)
-    mapping = shot.fields or config.fields
-    raw = _read(
-        path, hf, split, shot.format or (None if shot.path else config.format), base_dir=base_dir, where=where
-    )
-    pool = _map_rows(raw, _apply_filters(raw, shot.filters, where=where), mapping, config, where=where)
-    same_source = (
-        shot.path is None and shot.hf is None and (shot.split is None or shot.split == _main_split(config))
-    )
-    if exclude_ids is None and same_source:
-        exclude_ids = {item.id for item in load_items(config, base_dir=base_dir)}
-    excluded = set(exclude_ids or ())
-    pool = [item for item in pool if item.id not in excluded]
-    if len(pool) < shot.n:
-        raise ConfigError(
-            f"{shot.n} few-shot examples asked for, but the source has only {len(pool)} usable rows"
-            + (" once the evaluated rows are excluded" if excluded else ""),
-            file=raw.source,
-            field=f"{where}.n",
-        )
-    chosen = [pool[i] for i in seeded_indices(len(pool), shot.n, shot.seed)]
-    return [_with_media(item, raw, mapping, config.max_media_bytes, where=where) for item in chosen]
-
-
-def seeded_indices(population: int, n: int, seed: int) -> list[int]:
-    """n distinct indices of range(population), sorted; a larger n keeps every index of a smaller one."""
-    order = list(range(population))
-    random.Random(seed).shuffle(order)
-    return sorted(order[:n])
-
-
 def content_id(row: dict[str, Any]) -> str:
     """A short, stable hash of a whole row (key order does not matter)."""
     blob = orjson.dumps(row, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=_hashable)
@@ -146,93 +84,7 @@ def _hashable(value: Any) -> Any:
     return repr(value)
 
 
-def _main_split(config: DatasetConfig) -> str | None:
-    return (config.hf.split if config.hf else None) or config.split
-
-
-def _read(
-    path: str | None,
-    hf: Any,
-    split: str | None,
-    fmt: Any,
-    *,
-    base_dir: Path,
-    where: str,
-) -> RawRows:
-    if hf is not None:
-        raw = read_hub(hf, split=split, where=where, base_dir=base_dir)
-    else:
-        assert path is not None  # DatasetConfig guarantees one source
-        raw = read_local((base_dir / Path(path).expanduser()).resolve(), fmt=fmt, split=split, where=where)
-    if not raw.rows:
-        raise ConfigError("the data set has no rows", file=raw.source, field=f"{where}.path")
-    return raw
-
-
-def _select(
-    raw: RawRows, config: DatasetConfig, mapping: FieldMap, filters: Sequence[FilterConfig], *, where: str
-) -> list[Item]:
-    kept = _apply_filters(raw, filters, where=where)
-    items = _map_rows(raw, kept, mapping, config, where=where)
-    if config.sample is not None:
-        if config.sample.n > len(items):
-            raise ConfigError(
-                f"sample.n is {config.sample.n} but only {len(items)} rows are left"
-                + (" after filters" if filters else ""),
-                file=raw.source,
-                field=f"{where}.sample.n",
-            )
-        items = [items[i] for i in seeded_indices(len(items), config.sample.n, config.sample.seed)]
-    if config.limit is not None:
-        items = items[: config.limit]
-    return [_with_media(item, raw, mapping, config.max_media_bytes, where=where) for item in items]
-
-
-def _apply_filters(raw: RawRows, filters: Sequence[FilterConfig], *, where: str) -> list[int]:
-    """Indices into raw.rows of the rows every filter keeps."""
-    kept = list(range(len(raw.rows)))
-    for number, rule in enumerate(filters):
-        values = [lookup(raw.rows[i][1], rule.field) for i in kept]
-        if kept and all(v is MISSING for v in values):
-            raise ConfigError(
-                f"no row has the column {rule.field!r}{_did_you_mean(rule.field, raw)}",
-                file=raw.source,
-                field=f"{where}.filters[{number}].field",
-                allowed=_columns(raw),
-            )
-        kept = [i for i, value in zip(kept, values, strict=True) if _keeps(rule, value)]
-    if not kept:
-        raise ConfigError(
-            f"no rows are left after the filters ({len(raw.rows)} rows read)",
-            file=raw.source,
-            field=f"{where}.filters",
-        )
-    return kept
-
-
-def _keeps(rule: FilterConfig, value: Any) -> bool:
-    (operator,) = rule.operators()
-    if operator == "equals":
-        return value is not MISSING and _same(value, rule.equals)
-    if operator == "not_equals":
-        return value is MISSING or not _same(value, rule.not_equals)
-    options = rule.in_ if operator == "in" else rule.not_in
-    found = value is not MISSING and any(_same(value, option) for option in options or [])
-    return found if operator == "in" else not found
-
-
-def _same(value: Any, wanted: Any) -> bool:
-    if value == wanted and type(value) is not bool and type(wanted) is not bool:
-        return True
-    if isinstance(value, bool) or isinstance(wanted, bool):
-        return value is wanted
-    # CSV cells are text: "3" matches 3 and "0.5" matches 0.5.
-    if isinstance(value, str) != isinstance(wanted, str):
-        return str(value).strip() == str(wanted)
-    return False
-
-
-def _map_rows(
+def map_rows(
     raw: RawRows, kept: list[int], mapping: FieldMap, config: DatasetConfig, *, where: str
 ) -> list[Item]:
     items: list[Item] = []
@@ -244,7 +96,7 @@ def _map_rows(
             if mapping.id is not None:
                 raise ConfigError(
                     f"duplicate id {item.id!r} (also at {raw.unit} {seen[item.id]})",
-                    **_at(raw, number, f"{where}.fields.id"),
+                    **location(raw, number, f"{where}.fields.id"),
                 )
             # Identical rows hash alike: number the repeats in file order so ids stay stable.
             repeat = 2
@@ -283,8 +135,8 @@ def _map_row(
         value = lookup(row, path)
         if value is MISSING:
             raise ConfigError(
-                f"{raw.unit} {number} has no column {path!r} (mapped by fields.{name}){_did_you_mean(path, raw)}",
-                **_at(raw, number, f"{where}.fields.{name}"),
+                f"{raw.unit} {number} has no column {path!r} (mapped by fields.{name}){did_you_mean(path, raw)}",
+                **location(raw, number, f"{where}.fields.{name}"),
             )
         return value
 
@@ -301,7 +153,7 @@ def _map_row(
         if not isinstance(value, list) or not value:
             raise ConfigError(
                 f"{raw.unit} {number}: choices column {mapping.choices!r} must be a non-empty list, got {value!r:.80}",
-                **_at(raw, number, f"{where}.fields.choices"),
+                **location(raw, number, f"{where}.fields.choices"),
             )
         choices = [_as_text(v, raw, number, f"{where}.fields.choices") for v in value]
     target = get("target", mapping.target) if mapping.target is not None else None
@@ -313,7 +165,7 @@ def _map_row(
         raw_id = get("id", mapping.id)
         if raw_id is None or str(raw_id).strip() == "":
             raise ConfigError(
-                f"{raw.unit} {number}: the id is empty", **_at(raw, number, f"{where}.fields.id")
+                f"{raw.unit} {number}: the id is empty", **location(raw, number, f"{where}.fields.id")
             )
         item_id = str(raw_id)
     else:
@@ -325,7 +177,7 @@ def _map_row(
     return Item(item_id, text, target, choices, row, [], [], raw.source, number)
 
 
-def _with_media(item: Item, raw: RawRows, mapping: FieldMap, max_bytes: int, *, where: str) -> Item:
+def with_media(item: Item, raw: RawRows, mapping: FieldMap, max_bytes: int, *, where: str) -> Item:
     if mapping.images is None and mapping.videos is None:
         return item
     media: dict[str, list[str]] = {"images": [], "videos": []}
@@ -339,7 +191,7 @@ def _with_media(item: Item, raw: RawRows, mapping: FieldMap, max_bytes: int, *, 
             )
         except MediaError as exc:
             raise ConfigError(
-                f"{raw.unit} {item.row}: {exc}", **_at(raw, item.row, f"{where}.fields.{kind}")
+                f"{raw.unit} {item.row}: {exc}", **location(raw, item.row, f"{where}.fields.{kind}")
             ) from exc
     return Item(
         item.id,
@@ -357,11 +209,11 @@ def _with_media(item: Item, raw: RawRows, mapping: FieldMap, max_bytes: int, *, 
 def _choice_position(
     target: Any, choices: list[str], labels: Any, raw: RawRows, number: int, where: str
 ) -> int:
-    at = _at(raw, number, f"{where}.fields.target")
+    at = location(raw, number, f"{where}.fields.target")
     if labels is not None and not isinstance(labels, list):
         raise ConfigError(
             f"{raw.unit} {number}: labels must be a list, got {labels!r:.80}",
-            **_at(raw, number, f"{where}.fields.labels"),
+            **location(raw, number, f"{where}.fields.labels"),
         )
     position: int | None = None
     if labels is not None and str(target) in [str(label) for label in labels]:
@@ -397,18 +249,18 @@ def _as_text(value: Any, raw: RawRows, number: int, field_path: str) -> str:
         return str(value)
     raise ConfigError(
         f"{raw.unit} {number}: expected text, got {type(value).__name__} {value!r:.80}",
-        **_at(raw, number, field_path),
+        **location(raw, number, field_path),
     )
 
 
-def _at(raw: RawRows, number: int, field_path: str) -> dict[str, Any]:
+def location(raw: RawRows, number: int, field_path: str) -> dict[str, Any]:
     return {"file": raw.source, "line": number if raw.unit == "line" else None, "field": field_path}
 
 
-def _columns(raw: RawRows) -> list[str]:
+def columns(raw: RawRows) -> list[str]:
     return sorted({key for _, row in raw.rows[:100] for key in row})
 
 
-def _did_you_mean(path: str, raw: RawRows) -> str:
-    hint = difflib.get_close_matches(path, _columns(raw), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else f"; columns: {', '.join(_columns(raw))}"
+def did_you_mean(path: str, raw: RawRows) -> str:
+    hint = difflib.get_close_matches(path, columns(raw), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else f"; columns: {', '.join(columns(raw))}"
