@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from harness.datasets import DatasetConfig
+from harness.grid import GridConfig
 
 
 class _Config(BaseModel):
@@ -53,6 +54,20 @@ class RetryConfig(_Config):
         default=900.0, gt=0, description="Cap on a trial's total time across attempts."
     )
     honor_retry_after: bool = Field(default=True, description="Wait what a Retry-After header says.")
+
+
+class EstimateConfig(_Config):
+    """Expected output lengths for the dry-run token and cost estimate (the output is unknown before a run)."""
+
+    completion_tokens: int = Field(
+        default=256,
+        ge=0,
+        description="Expected answer (non-thinking) tokens per result, capped by maxTokens.",
+    )
+    thinking_tokens: dict[str, int] = Field(
+        default_factory=lambda: {"high": 1024, "low": 0},
+        description="Expected thinking tokens per result, by thinkingLevel (the card's default level when unset).",
+    )
 
 
 class TargetConfig(_Config):
@@ -100,6 +115,11 @@ class TargetConfig(_Config):
     )
     poll_max_s: float = Field(
         default=10.0, gt=0, description="async delivery: cap on the poll interval (x1.5 back-off)."
+    )
+    estimate: EstimateConfig | None = Field(
+        default=None,
+        description="Expected output lengths of this target for --dry-run estimates, overriding the suite's "
+        "(e.g. the simulator writes much shorter answers than the real model).",
     )
     simulator: dict[str, str] | None = Field(
         default=None,
@@ -248,127 +268,6 @@ def parse_threshold(text: str) -> dict[str, object]:
     return out
 
 
-# Grid axes that are not model settings; every other axis must be a setting of the capability card.
-SPECIAL_AXES = ("seed", "numberResults", "repeats", "target")
-
-AxisValues = list[JsonValue]
-
-
-class GridConfig(_Config):
-    """The `grid:` section: axes to sweep. Write axes directly (`temperature: [0, 0.6]`); they are
-    collected under `axes`. Cartesian product by default, `zip` groups move together, `cells` adds
-    explicit cells, `exclude` removes cells matching a rule."""
-
-    axes: dict[str, AxisValues] = Field(
-        default_factory=dict,
-        description="Axis name -> values. Any capability-card setting (temperature, topK, thinkingLevel, ...) "
-        "or seed, numberResults, repeats, target. Usually written directly under grid:.",
-    )
-    zip: list[dict[str, AxisValues]] = Field(
-        default_factory=list,
-        description="Groups of axes that move together: each group is {axis: values} with equal-length lists; "
-        "the i-th values of a group form one point, crossed with the other axes.",
-    )
-    cells: list[dict[str, JsonValue]] = Field(
-        default_factory=list,
-        description="Explicit cells ({axis: value}) added after the product of the axes.",
-    )
-    exclude: list[dict[str, JsonValue]] = Field(
-        default_factory=list,
-        description="Rules {axis: value}; a cell matching every key of a rule is dropped. "
-        "A list value matches any of its elements.",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _collect_axes(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        known = set(cls.model_fields)
-        extra = {k: v for k, v in data.items() if k not in known}
-        if not extra:
-            return data
-        out = {k: v for k, v in data.items() if k in known}
-        axes = dict(out.get("axes") or {})
-        for key, values in extra.items():
-            if key in axes:
-                raise ValueError(f"axis {key!r} is given both directly and under axes:")
-            axes[key] = values
-        out["axes"] = axes
-        return out
-
-    @model_validator(mode="after")
-    def _check(self) -> GridConfig:
-        seen: dict[str, str] = {}
-        for name, values in self.axes.items():
-            _check_axis(name, values, "grid")
-            seen[name] = "grid"
-        for index, group in enumerate(self.zip):
-            where = f"grid.zip[{index}]"
-            if not group:
-                raise ValueError(f"{where} is empty: give at least one axis")
-            lengths = {name: len(values) for name, values in group.items()}
-            if len(set(lengths.values())) > 1:
-                raise ValueError(f"{where}: zipped axes need lists of equal length, got {lengths}")
-            for name, values in group.items():
-                if name in seen:
-                    raise ValueError(f"axis {name!r} appears in both {seen[name]} and {where}")
-                _check_axis(name, values, where)
-                seen[name] = where
-        for index, cell in enumerate(self.cells):
-            if not cell:
-                raise ValueError(f"grid.cells[{index}] is empty")
-            for name, value in cell.items():
-                _check_axis(name, [value], f"grid.cells[{index}]")
-        known = set(seen) | {name for cell in self.cells for name in cell}
-        for index, rule in enumerate(self.exclude):
-            if not rule:
-                raise ValueError(f"grid.exclude[{index}] is empty")
-            for name in rule:
-                if name not in known:
-                    hint = did_you_mean(name, sorted(known))
-                    raise ValueError(
-                        f"grid.exclude[{index}] names {name!r}, which is not an axis of the grid{hint} "
-                        f"(axes: {', '.join(sorted(known)) or 'none'})"
-                    )
-        return self
-
-    def axis_names(self) -> list[str]:
-        """Every axis name the grid mentions, in declaration order."""
-        names = list(self.axes)
-        for group in self.zip:
-            names.extend(n for n in group if n not in names)
-        for cell in self.cells:
-            names.extend(n for n in cell if n not in names)
-        return names
-
-
-def _check_axis(name: str, values: list[JsonValue], where: str) -> None:
-    if not values:
-        raise ValueError(f"{where}.{name} is an empty list: give at least one value")
-    if name in ("repeats", "numberResults"):
-        for value in values:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{where}.{name}: {value!r} is not a positive integer")
-    elif name == "seed":
-        for value in values:
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4294967295:
-                raise ValueError(f"{where}.seed: {value!r} is not an integer in 0..4294967295")
-    elif name == "target":
-        for value in values:
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{where}.target: {value!r} is not a target name")
-
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """' (did you mean 'x'?)' for the closest choice, or ''."""
-    import difflib
-
-    lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
-
-
 class MessageConfig(_Config):
     """One turn of a multi-turn prompt; `content` is a jinja2 template over the row's fields."""
 
@@ -417,20 +316,6 @@ class PromptConfig(_Config):
     @property
     def user_template(self) -> str:
         return self.template if self.template is not None else "{{ input }}"
-
-
-class EstimateConfig(_Config):
-    """Expected output lengths for the dry-run token and cost estimate (the output is unknown before a run)."""
-
-    completion_tokens: int = Field(
-        default=256,
-        ge=0,
-        description="Expected answer (non-thinking) tokens per result, capped by maxTokens.",
-    )
-    thinking_tokens: dict[str, int] = Field(
-        default_factory=lambda: {"high": 1024, "low": 0},
-        description="Expected thinking tokens per result, by thinkingLevel (the card's default level when unset).",
-    )
 
 
 class ReportConfig(_Config):

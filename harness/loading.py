@@ -16,8 +16,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness import paths
-from harness.config import SuiteConfig, TargetConfig, did_you_mean
+from harness.config import SuiteConfig, TargetConfig
 from harness.errors import ConfigError
+from harness.grid import did_you_mean
 
 OVERRIDE_FILE = "--set"
 Loc = tuple[str | int, ...]

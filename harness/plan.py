@@ -6,31 +6,22 @@ network; token counting and prices are passed in by the caller.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config import EstimateConfig, GridConfig, PriceConfig, SuiteConfig, TargetConfig
+from harness.config import EstimateConfig, PriceConfig, SuiteConfig, TargetConfig
 from harness.errors import PlanError
+from harness.grid import Cell, expand_grid, format_value
 from harness.records import Message, Trial
 
-DEFAULT_CELL_ID = "default"
 _KEY_VERSION = 1
 _KEY_HEX = 24
 _SEED_SPACE = 2**32
 # Providers whose protocol carries several tasks in one POST.
 _BATCHING_PROVIDERS = ("runware", "simulator")
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One point of the grid: its readable id and the axis values that define it."""
-
-    id: str
-    values: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,81 +94,6 @@ class RunPlan:
             "requests": self.n_requests,
             "results": self.results,
         }
-
-
-def format_value(value: Any) -> str:
-    """A grid value as it appears in a cell id: plain for numbers and simple strings, JSON otherwise."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str) and value and not any(c in value for c in ",=[]{}\"' \n"):
-        return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def cell_id(values: Mapping[str, Any]) -> str:
-    """`temperature=0.6,topK=20`: axes sorted by name, so the id does not depend on YAML key order."""
-    if not values:
-        return DEFAULT_CELL_ID
-    return ",".join(f"{name}={format_value(values[name])}" for name in sorted(values))
-
-
-def _same(a: Any, b: Any) -> bool:
-    # True is not 1 here: a rule {flag: true} must not match {flag: 1}.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
-
-
-def _matches(rule: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
-    for name, wanted in rule.items():
-        if name not in values:
-            return False
-        have = values[name]
-        if _same(have, wanted):
-            continue
-        if isinstance(wanted, list) and not isinstance(have, list) and any(_same(have, w) for w in wanted):
-            continue
-        return False
-    return True
-
-
-def expand_grid(grid: GridConfig) -> list[Cell]:
-    """Cartesian product of the axes and zip groups, then the explicit cells, minus excluded ones.
-
-    Cells keep the order of the product (first axis slowest); a cell that appears twice is kept once.
-    """
-    factors: list[list[dict[str, Any]]] = [
-        [{name: value} for value in values] for name, values in grid.axes.items()
-    ]
-    for group in grid.zip:
-        names = list(group)
-        length = len(group[names[0]])
-        factors.append([{name: group[name][i] for name in names} for i in range(length)])
-    points: list[dict[str, Any]] = []
-    if factors:
-        for combo in itertools.product(*factors):
-            merged: dict[str, Any] = {}
-            for part in combo:
-                merged.update(part)
-            points.append(merged)
-    points.extend(dict(cell) for cell in grid.cells)
-    if not points:
-        points = [{}]
-    cells: list[Cell] = []
-    seen: set[str] = set()
-    for values in points:
-        if any(_matches(rule, values) for rule in grid.exclude):
-            continue
-        cid = cell_id(values)
-        if cid in seen:
-            continue
-        seen.add(cid)
-        cells.append(Cell(cid, values))
-    if not cells:
-        raise PlanError("grid.exclude removes every cell of the grid: nothing to run")
-    return cells
 
 
 def _canonical(value: Any) -> bytes:

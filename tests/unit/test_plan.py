@@ -11,15 +11,8 @@ from hypothesis import strategies as st
 
 from harness.config import GridConfig, PriceConfig, SuiteConfig, TargetConfig
 from harness.errors import PlanError
-from harness.plan import (
-    PlanItem,
-    build_plan,
-    cell_id,
-    estimate_plan,
-    expand_grid,
-    expected_output_tokens,
-    trial_key,
-)
+from harness.grid import cell_id, expand_grid
+from harness.plan import PlanItem, build_plan, estimate_plan, expected_output_tokens, trial_key
 from harness.records import Message
 
 
