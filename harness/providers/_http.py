@@ -1,0 +1,307 @@
+"""The HTTP layer shared by providers: the session set up for load, per-attempt deadlines, and
+`mapped_errors`, the one place where aiohttp and transport exceptions (and error envelopes) become
+classified `ProviderError`s. It never decides to retry; it only says what kind of failure happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import math
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import orjson
+
+from harness.config import TargetConfig, TimeoutConfig
+from harness.errors import (
+    AuthError,
+    BadRequestError,
+    ConfigError,
+    PaymentError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    ServerError,
+)
+from harness.providers import ConnectError, MalformedResponseError, StreamCutError
+
+READ_BUFSIZE = 1 << 18  # long sync bodies (65k-token answers) arrive in few reads
+
+_AUTH_CODES = frozenset({"invalidApiKey", "missingApiKey", "invalid_api_key", "unauthorized", "forbidden"})
+_PAYMENT_CODES = frozenset({"insufficientCredits", "paymentRequired", "insufficient_quota"})
+_RATE_CODES = frozenset({"rateLimitExceeded", "rate_limit_exceeded", "tooManyRequests"})
+_TIMEOUT_CODES = frozenset({"timeoutProvider", "timeout", "requestTimeout"})
+_PERMANENT_PREFIXES = (
+    "invalid",
+    "missing",
+    "unsupported",
+    "unknown",
+    "incompatible",
+    "conflict",
+    "valueToo",
+    "arrayToo",
+    "contentPolicy",
+    "modelNotFound",
+    "notFound",
+    "context_length",
+)
+
+
+def read_api_key(target: TargetConfig) -> str | None:
+    """The key named by `target.api_key_env`, read once at provider construction."""
+    if target.api_key_env is None:
+        return None
+    key = os.environ.get(target.api_key_env)
+    if not key:
+        raise ConfigError(
+            f"environment variable {target.api_key_env} is not set (it should hold the API key)",
+            field=f"targets.{target.name}.api_key_env",
+        )
+    return key
+
+
+def open_session(concurrency: int, timeouts: TimeoutConfig) -> aiohttp.ClientSession:
+    """One session per target per run: a pool sized to the concurrency (never aiohttp's default 100)."""
+    connector = aiohttp.TCPConnector(limit=max(1, concurrency), limit_per_host=0, ttl_dns_cache=300)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=client_timeout(timeouts),
+        read_bufsize=READ_BUFSIZE,
+        skip_auto_headers=("User-Agent",),
+    )
+
+
+def client_timeout(timeouts: TimeoutConfig) -> aiohttp.ClientTimeout:
+    # Only the socket connect is left to aiohttp ("connect" would also count waiting for a pooled
+    # connection); first byte, idle and total are enforced by AttemptDeadline.
+    return aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect_s)
+
+
+def redact(text: str, secret: str | None) -> str:
+    if secret and secret in text:
+        return text.replace(secret, "***")
+    return text
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def classify(
+    message: str,
+    *,
+    status: int | None = None,
+    code: str | None = None,
+    parameter: str | None = None,
+    retry_after_s: float | None = None,
+    secret: str | None = None,
+) -> ProviderError:
+    """Turn an HTTP status and/or an API error code into the matching ProviderError subclass."""
+    message = redact(message, secret)
+    kw: dict[str, Any] = {"status": status, "code": code, "parameter": parameter}
+    if status == 429 or code in _RATE_CODES:
+        return RateLimitedError(message, retry_after_s=retry_after_s, **kw)
+    if status in (401, 403) or code in _AUTH_CODES:
+        return AuthError(message, **kw)
+    if status == 402 or code in _PAYMENT_CODES:
+        return PaymentError(message, **kw)
+    if status == 408 or code in _TIMEOUT_CODES:
+        return ProviderTimeoutError(message, **kw)
+    if status is not None and status >= 500:
+        return ServerError(message, **kw)
+    if status is not None and 400 <= status < 500:
+        return BadRequestError(message, **kw)
+    if code is not None and code.startswith(_PERMANENT_PREFIXES):
+        return BadRequestError(message, **kw)
+    return ServerError(message, **kw)
+
+
+def error_from_item(
+    item: Mapping[str, Any], *, status: int | None, retry_after_s: float | None, secret: str | None
+) -> ProviderError:
+    """One entry of an error envelope (`errors[i]`, `error`, or an async `{"status":"error",...}`)."""
+    inner = item.get("error")
+    if isinstance(inner, Mapping):
+        item = inner
+    code = item.get("code")
+    message = item.get("message") or item.get("errorMessage") or ""
+    parameter = item.get("parameter")
+    if isinstance(parameter, list):
+        parameter = ",".join(str(p) for p in parameter)
+    code_s = str(code) if code is not None else None
+    if not message:
+        message = code_s or "error without message"
+    text = f"{code_s}: {message}" if code_s and code_s not in str(message) else str(message)
+    if parameter:
+        text += f" (parameter {parameter})"
+    return classify(
+        text,
+        status=status,
+        code=code_s,
+        parameter=str(parameter) if parameter else None,
+        retry_after_s=retry_after_s,
+        secret=secret,
+    )
+
+
+def error_items(payload: Any) -> list[Mapping[str, Any]]:
+    """The error entries of any envelope shape the protocol or its legacy clients know."""
+    if not isinstance(payload, Mapping):
+        return []
+    found: list[Mapping[str, Any]] = []
+    errors = payload.get("errors")
+    if isinstance(errors, list):
+        found.extend(e for e in errors if isinstance(e, Mapping))
+    error = payload.get("error")
+    if isinstance(error, Mapping):
+        found.append(error)
+    elif error is True or isinstance(error, str):
+        found.append(
+            {
+                "message": payload.get("errorMessage") or (error if isinstance(error, str) else "error"),
+                "code": payload.get("errorId"),
+            }
+        )
+    return found
+
+
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, secret: str | None
+) -> ProviderError:
+    """A non-2xx response as one classified error (the first entry of its envelope decides)."""
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    try:
+        payload = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        payload = None
+    items = error_items(payload)
+    if items:
+        return error_from_item(items[0], status=status, retry_after_s=retry_after, secret=secret)
+    snippet = body[:200].decode("utf-8", "replace").strip()
+    return classify(
+        f"HTTP {status}" + (f": {snippet}" if snippet else ""),
+        status=status,
+        retry_after_s=retry_after,
+        secret=secret,
+    )
+
+
+def loads(body: bytes, what: str) -> Any:
+    """orjson.loads, a decode failure being a (transient) malformed response."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        snippet = body[:80].decode("utf-8", "replace")
+        raise MalformedResponseError(f"malformed JSON in {what}: {exc} (body starts {snippet!r})") from exc
+
+
+class mapped_errors:
+    """Bound one attempt by the target's timeouts and translate whatever escapes it.
+
+    The deadline starts as "first byte"; call `first_byte()` when response headers arrive and
+    `chunk()` per stream chunk to move it to "idle"; the total cap always applies. Everything
+    aiohttp, the socket layer or the deadline raises leaves as a ProviderError chained to the cause;
+    CancelledError and programming errors pass through untouched.
+    """
+
+    __slots__ = ("_loop", "_phase", "_secret", "_timeout", "_timeouts", "_total_end")
+
+    def __init__(self, timeouts: TimeoutConfig, *, secret: str | None = None) -> None:
+        self._timeouts = timeouts
+        self._secret = secret
+        self._phase = "first byte"
+        self._total_end = 0.0
+        self._timeout: asyncio.Timeout | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __aenter__(self) -> mapped_errors:
+        loop = self._loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._total_end = now + self._timeouts.total_s
+        self._timeout = asyncio.timeout(min(now + self._timeouts.first_byte_s, self._total_end))
+        await self._timeout.__aenter__()
+        return self
+
+    def expect_first_byte(self) -> None:
+        """A new request inside the same attempt (an async poll): wait up to first_byte_s again."""
+        self._phase = "first byte"
+        self._reschedule(self._timeouts.first_byte_s)
+
+    def first_byte(self) -> None:
+        self._phase = "idle"
+        self._reschedule(self._timeouts.idle_s)
+
+    def chunk(self) -> None:
+        self._reschedule(self._timeouts.idle_s)
+
+    def pause(self, seconds: float) -> None:
+        """Allow a deliberate wait (async poll interval) without tripping the idle deadline."""
+        self._phase = "poll"
+        self._reschedule(seconds + self._timeouts.first_byte_s)
+
+    def _reschedule(self, seconds: float) -> None:
+        assert self._timeout is not None
+        assert self._loop is not None
+        self._timeout.reschedule(min(self._loop.time() + seconds, self._total_end))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        assert self._timeout is not None
+        assert self._loop is not None
+        try:
+            await self._timeout.__aexit__(exc_type, exc, tb)
+        except TimeoutError as timeout:
+            raise self._timeout_error() from timeout
+        if exc is None or isinstance(exc, ProviderError):
+            return False
+        mapped = self._map(exc)
+        if mapped is None:
+            return False
+        raise mapped from exc
+
+    def _timeout_error(self) -> ProviderTimeoutError:
+        assert self._loop is not None
+        t = self._timeouts
+        if self._loop.time() >= self._total_end - 1e-3:
+            return ProviderTimeoutError(f"attempt exceeded the total timeout of {t.total_s:g} s")
+        if self._phase == "idle":
+            return ProviderTimeoutError(f"no data for {t.idle_s:g} s (idle timeout)")
+        return ProviderTimeoutError(f"no response within {t.first_byte_s:g} s (first-byte timeout)")
+
+    def _map(self, exc: BaseException) -> ProviderError | None:
+        text = redact(f"{type(exc).__name__}: {exc}", self._secret)
+        if isinstance(exc, aiohttp.ServerTimeoutError | aiohttp.ConnectionTimeoutError):
+            return ProviderTimeoutError(f"timed out ({text})")
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return ConnectError(f"cannot connect: {text}")
+        if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+            return StreamCutError(f"connection closed mid-response: {text}")
+        if isinstance(exc, aiohttp.ClientResponseError):
+            return classify(f"HTTP error: {exc.message}", status=exc.status, secret=self._secret)
+        if isinstance(exc, aiohttp.ClientError | ConnectionError):
+            return ConnectError(f"transport error: {text}")
+        if isinstance(exc, OSError):
+            return ConnectError(f"socket error: {text}")
+        return None

@@ -1,0 +1,279 @@
+"""OpenAI-compatible chat completions (vLLM, SGLang, llama.cpp, OpenAI, Runware's /chat/completions),
+streamed or not. Maps our API-named settings onto that protocol's names and back; one trial per
+request (no batching); never retries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import orjson
+
+from harness.config import TargetConfig
+from harness.errors import ConfigError
+from harness.providers import Clock, MalformedResponseError, StreamCutError, TaskOutcome
+from harness.providers._http import (
+    error_from_item,
+    error_from_response,
+    error_items,
+    loads,
+    mapped_errors,
+    open_session,
+    read_api_key,
+)
+from harness.providers.sse import DONE, SSEDecoder
+from harness.records import Result, Trial, Usage
+
+# Our (Runware) setting names -> chat-completions body fields. top_k, min_p and repetition_penalty are
+# the extra fields vLLM, SGLang and llama.cpp accept.
+SETTING_NAMES: dict[str, str] = {
+    "temperature": "temperature",
+    "topP": "top_p",
+    "topK": "top_k",
+    "minP": "min_p",
+    "maxTokens": "max_tokens",
+    "presencePenalty": "presence_penalty",
+    "frequencyPenalty": "frequency_penalty",
+    "repetitionPenalty": "repetition_penalty",
+    "stopSequences": "stop",
+}
+_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+
+
+def build_body(
+    trial: Trial, *, stream: bool, reasoning_switch: Mapping[str, Mapping[str, object]] | None
+) -> dict[str, Any]:
+    """The chat-completions body for one trial. thinkingLevel becomes the target's configured extra
+    fields for that level (e.g. chat_template_kwargs), or is left out when none is configured."""
+    messages: list[dict[str, Any]] = []
+    if trial.system_prompt:
+        messages.append({"role": "system", "content": trial.system_prompt})
+    messages.extend({"role": m.role, "content": m.content} for m in trial.messages)
+    body: dict[str, Any] = {"model": trial.model, "messages": messages}
+    for name, value in trial.settings.items():
+        if name == "thinkingLevel":
+            extra = (reasoning_switch or {}).get(str(value))
+            if extra:
+                body.update(extra)
+            continue
+        body[SETTING_NAMES.get(name, name)] = value
+    if trial.seed is not None:
+        body["seed"] = trial.seed
+    if trial.number_results != 1:
+        body["n"] = trial.number_results
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def usage_from_openai(raw: Any) -> Usage | None:
+    if not isinstance(raw, Mapping):
+        return None
+    prompt = int(raw.get("prompt_tokens") or 0)
+    completion = int(raw.get("completion_tokens") or 0)
+    details = raw.get("completion_tokens_details")
+    thinking = int(details.get("reasoning_tokens") or 0) if isinstance(details, Mapping) else 0
+    total = raw.get("total_tokens")
+    return Usage(prompt, completion, thinking, int(total) if total is not None else prompt + completion)
+
+
+def _reasoning_of(message: Mapping[str, Any]) -> str | None:
+    value = message.get("reasoning_content")
+    if value is None:
+        value = message.get("reasoning")
+    return value if isinstance(value, str) else None
+
+
+def _finish(value: Any) -> str | None:
+    return None if value is None else _FINISH.get(str(value), str(value))
+
+
+class OpenAIProvider:
+    """A chat-completions target at `{endpoint}/chat/completions`; `delivery: stream` streams."""
+
+    max_batch = 1
+
+    def __init__(
+        self,
+        target: TargetConfig,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        concurrency: int = 16,
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        if not target.endpoint:
+            raise ConfigError(
+                "an endpoint URL (ending in /v1) is required", field=f"targets.{target.name}.endpoint"
+            )
+        if target.delivery == "async":
+            raise ConfigError(
+                "the openai provider has no async delivery",
+                field=f"targets.{target.name}.delivery",
+                allowed=["sync", "stream"],
+            )
+        self.name = target.name
+        self.delivery: str = target.delivery
+        self._target = target
+        base = target.endpoint.rstrip("/")
+        self._url = base if base.endswith("/chat/completions") else base + "/chat/completions"
+        self._clock = clock
+        self._concurrency = concurrency
+        self._session = session
+        self._owns_session = session is None
+        self._secret = read_api_key(target)
+        self._headers = {"Content-Type": "application/json"}
+        if self._secret:
+            self._headers["Authorization"] = f"Bearer {self._secret}"
+
+    def __repr__(self) -> str:
+        return f"OpenAIProvider(name={self.name!r}, endpoint={self._url!r}, delivery={self.delivery!r})"
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = open_session(self._concurrency, self._target.timeouts)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, trials: Sequence[Trial]) -> list[TaskOutcome]:
+        if len(trials) != 1:
+            raise ValueError("the openai provider sends one trial per request")
+        trial = trials[0]
+        stream = self.delivery == "stream"
+        body = orjson.dumps(build_body(trial, stream=stream, reasoning_switch=self._target.reasoning_switch))
+        if stream:
+            return [await self._send_stream(trial, body)]
+        return [await self._send_plain(trial, body)]
+
+    async def _send_plain(self, trial: Trial, body: bytes) -> TaskOutcome:
+        async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
+            sent = self._clock()
+            async with self._http().post(self._url, data=body, headers=self._headers) as resp:
+                first_byte = self._clock()
+                guard.first_byte()
+                raw = await resp.read()
+                if resp.status >= 300:
+                    raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+        done = self._clock()
+        payload = loads(raw, "chat completion")
+        if not isinstance(payload, Mapping):
+            raise MalformedResponseError("chat completion is not a JSON object")
+        outcome = TaskOutcome(str(payload.get("id") or ""), sent, done, [], first_byte_at_s=first_byte)
+        errors = error_items(payload)
+        if errors:
+            outcome.error = error_from_item(errors[0], status=None, retry_after_s=None, secret=self._secret)
+            return outcome
+        choices = sorted(
+            (c for c in payload.get("choices") or [] if isinstance(c, Mapping)),
+            key=lambda c: int(c.get("index") or 0),
+        )
+        for choice in choices:
+            message = choice.get("message") or {}
+            outcome.results.append(
+                Result(
+                    text=str(message.get("content") or ""),
+                    reasoning=_reasoning_of(message),
+                    finish_reason=_finish(choice.get("finish_reason")),
+                    seed=trial.seed if trial.number_results == 1 else None,
+                )
+            )
+        outcome.usage = usage_from_openai(payload.get("usage"))
+        if len(outcome.results) < trial.number_results:
+            outcome.error = MalformedResponseError(
+                f"reply held {len(outcome.results)} of {trial.number_results} choices"
+            )
+        return outcome
+
+    async def _send_stream(self, trial: Trial, body: bytes) -> TaskOutcome:
+        n = trial.number_results
+        texts: list[list[str]] = [[] for _ in range(n)]
+        reasonings: list[list[str]] = [[] for _ in range(n)]
+        finishes: list[str | None] = [None] * n
+        gaps: list[float] = []
+        first_token: float | None = None
+        first_answer: float | None = None
+        last_at = 0.0
+        usage: Usage | None = None
+        task_id = ""
+        decoder = SSEDecoder()
+        clock = self._clock
+        async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
+            sent = clock()
+            async with self._http().post(self._url, data=body, headers=self._headers) as resp:
+                first_byte = clock()
+                guard.first_byte()
+                if resp.status >= 300:
+                    raw = await resp.read()
+                    raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+                ended = False
+                async for data in resp.content.iter_any():
+                    now = clock()
+                    guard.chunk()
+                    if ended:
+                        continue
+                    events = decoder.feed(data)
+                    for event in events:
+                        if event == DONE:
+                            ended = True
+                            break
+                        chunk = loads(event, "stream chunk")
+                        errors = error_items(chunk)
+                        if errors:
+                            raise error_from_item(
+                                errors[0], status=None, retry_after_s=None, secret=self._secret
+                            )
+                        task_id = task_id or str(chunk.get("id") or "")
+                        if chunk.get("usage"):
+                            usage = usage_from_openai(chunk["usage"])
+                        for choice in chunk.get("choices") or ():
+                            index = int(choice.get("index") or 0)
+                            if not 0 <= index < n:
+                                continue
+                            delta = choice.get("delta") or {}
+                            text = delta.get("content")
+                            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                            if text or reasoning:
+                                if first_token is None:
+                                    first_token = now
+                                else:
+                                    gaps.append(round(now - last_at, 4))
+                                last_at = now
+                                if reasoning:
+                                    reasonings[index].append(reasoning)
+                                if text:
+                                    texts[index].append(text)
+                                    if first_answer is None:
+                                        first_answer = now
+                            if choice.get("finish_reason") is not None and finishes[index] is None:
+                                finishes[index] = _finish(choice["finish_reason"])
+        done = clock()
+        outcome = TaskOutcome(
+            task_id,
+            sent,
+            done,
+            [
+                Result(
+                    text="".join(texts[i]),
+                    reasoning="".join(reasonings[i]) if reasonings[i] else None,
+                    finish_reason=finishes[i],
+                    seed=trial.seed if trial.number_results == 1 else None,
+                )
+                for i in range(n)
+            ],
+            usage=usage,
+            first_byte_at_s=first_byte,
+            first_token_at_s=first_token,
+            first_answer_token_at_s=first_answer,
+            itl_s=gaps,
+        )
+        missing = sum(f is None for f in finishes)
+        if missing:
+            outcome.error = StreamCutError(f"stream ended with {missing} of {n} choices unfinished")
+        return outcome

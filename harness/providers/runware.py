@@ -1,0 +1,359 @@
+"""Runware `textInference` over REST: sync, stream (SSE) and async (ack + getResponse polling), with
+several tasks per POST matched back by taskUUID. Turns replies into TaskOutcomes and error envelopes
+into classified errors; never retries (the runner decides). Also serves `provider: simulator`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import orjson
+
+from harness.config import TargetConfig
+from harness.errors import ConfigError, ProviderError, TransientError
+from harness.providers import Clock, MalformedResponseError, StreamCutError, TaskOutcome
+from harness.providers._http import (
+    error_from_item,
+    error_from_response,
+    error_items,
+    loads,
+    mapped_errors,
+    open_session,
+    read_api_key,
+)
+from harness.providers._wire import (
+    StreamAccumulator,
+    add_cost,
+    add_usage,
+    is_error_item,
+    reasoning_text,
+    result_from_item,
+    usage_from_runware,
+)
+from harness.providers.sse import DONE, SSEDecoder
+from harness.records import Result, Trial, Usage
+
+_POLL_TRANSIENT_LIMIT = 5  # consecutive failed polls before the attempt fails
+
+
+def build_task(trial: Trial, task_uuid: str, delivery: str, include_cost: bool) -> dict[str, Any]:
+    """The wire task for one trial (settings keep the API's own names)."""
+    task: dict[str, Any] = {
+        "taskType": "textInference",
+        "taskUUID": task_uuid,
+        "model": trial.model,
+        "deliveryMethod": delivery,
+        "numberResults": trial.number_results,
+        "includeCost": include_cost,
+        "includeUsage": True,
+        "messages": [{"role": m.role, "content": m.content} for m in trial.messages],
+    }
+    if trial.seed is not None:
+        task["seed"] = trial.seed
+    settings = dict(trial.settings)
+    if trial.system_prompt:
+        settings["systemPrompt"] = trial.system_prompt
+    if settings:
+        task["settings"] = settings
+    if trial.inputs:
+        task["inputs"] = trial.inputs
+    return task
+
+
+class RunwareProvider:
+    """A Runware REST target. The API key is read from the environment once, here, and kept out of
+    every repr, message and record."""
+
+    def __init__(
+        self,
+        target: TargetConfig,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        concurrency: int = 16,
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        if not target.endpoint:
+            raise ConfigError("an endpoint URL is required", field=f"targets.{target.name}.endpoint")
+        self.name = target.name
+        self.delivery: str = target.delivery
+        self.max_batch = target.batch_size
+        self._target = target
+        self._url = target.endpoint
+        self._clock = clock
+        self._concurrency = concurrency
+        self._session = session
+        self._owns_session = session is None
+        self._secret = read_api_key(target)
+        self._headers = {"Content-Type": "application/json"}
+        if self._secret:
+            self._headers["Authorization"] = f"Bearer {self._secret}"
+        self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
+
+    def __repr__(self) -> str:
+        return f"RunwareProvider(name={self.name!r}, endpoint={self._url!r}, delivery={self.delivery!r})"
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = open_session(self._concurrency, self._target.timeouts)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, trials: Sequence[Trial]) -> list[TaskOutcome]:
+        uuids = [str(uuid.uuid4()) for _ in trials]
+        tasks = [
+            build_task(t, u, self.delivery, self._target.include_cost)
+            for t, u in zip(trials, uuids, strict=True)
+        ]
+        body = orjson.dumps(tasks)
+        if self.delivery == "stream":
+            return await self._send_stream(trials, uuids, body)
+        if self.delivery == "async":
+            return await self._send_async(trials, uuids, body)
+        return await self._send_sync(trials, uuids, body)
+
+    async def _post(self, guard: mapped_errors, body: bytes) -> tuple[float, bytes]:
+        async with self._http().post(self._url, data=body, headers=self._headers) as resp:
+            first_byte = self._clock()
+            guard.first_byte()
+            raw = await resp.read()
+            if resp.status >= 300:
+                raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+        return first_byte, raw
+
+    async def _send_sync(self, trials: Sequence[Trial], uuids: list[str], body: bytes) -> list[TaskOutcome]:
+        async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
+            sent = self._clock()
+            first_byte, raw = await self._post(guard, body)
+        done = self._clock()
+        payload = loads(raw, "textInference response")
+        found = _collect(payload, uuids, secret=self._secret)
+        outcomes = []
+        for trial, task_uuid in zip(trials, uuids, strict=True):
+            items, error = found.get(task_uuid, ([], None))
+            outcome = TaskOutcome(task_uuid, sent, done, [], first_byte_at_s=first_byte)
+            _fill(outcome, trial, items, error)
+            outcomes.append(outcome)
+        return outcomes
+
+    async def _send_async(self, trials: Sequence[Trial], uuids: list[str], body: bytes) -> list[TaskOutcome]:
+        target = self._target
+        states: dict[str, tuple[dict[Any, Mapping[str, Any]], ProviderError | None, float | None]] = {
+            u: ({}, None, None) for u in uuids
+        }
+        by_uuid = dict(zip(uuids, trials, strict=True))
+        async with mapped_errors(target.timeouts, secret=self._secret) as guard:
+            sent = self._clock()
+            first_byte, raw = await self._post(guard, body)
+            pending = self._absorb(states, by_uuid, loads(raw, "async acknowledgement"))
+            # The SDKs' schedule: first poll after poll_initial_s, the next half that later, then x1.5.
+            delay = target.poll_initial_s
+            polls = failures = 0
+            while pending:
+                guard.pause(delay)
+                await asyncio.sleep(delay)
+                polls += 1
+                delay = min(target.poll_max_s, target.poll_initial_s / 2 if polls == 1 else delay * 1.5)
+                guard.expect_first_byte()
+                poll = orjson.dumps([{"taskType": "getResponse", "taskUUID": u} for u in pending])
+                try:
+                    _, raw = await self._post(guard, poll)
+                except TransientError:
+                    failures += 1
+                    if failures >= _POLL_TRANSIENT_LIMIT:
+                        raise
+                    continue
+                failures = 0
+                pending = self._absorb(states, by_uuid, loads(raw, "getResponse reply"))
+        outcomes = []
+        for trial, task_uuid in zip(trials, uuids, strict=True):
+            items, error, done = states[task_uuid]
+            done_at = done if done is not None else self._clock()
+            outcome = TaskOutcome(task_uuid, sent, done_at, [], first_byte_at_s=first_byte)
+            _fill(outcome, trial, list(items.values()), error)
+            outcomes.append(outcome)
+        return outcomes
+
+    def _absorb(
+        self,
+        states: dict[str, tuple[dict[Any, Mapping[str, Any]], ProviderError | None, float | None]],
+        by_uuid: Mapping[str, Trial],
+        payload: Any,
+    ) -> list[str]:
+        """Merge one ack/poll reply into the per-task state; return the task UUIDs still pending."""
+        now = self._clock()
+        found = _collect(payload, list(states), secret=self._secret)
+        for task_uuid, (items, error) in found.items():
+            results, old_error, done = states[task_uuid]
+            if done is not None:
+                continue
+            if error is not None:
+                states[task_uuid] = (results, error, now)
+                continue
+            finished = [
+                i
+                for i in items
+                if i.get("status") == "success"
+                or ("text" in i and i.get("status") not in ("processing", "pending"))
+            ]
+            for position, item in enumerate(finished):
+                results[item.get("resultIndex", position)] = item
+            if len(results) >= by_uuid[task_uuid].number_results:
+                states[task_uuid] = (results, old_error, now)
+        return [u for u, (_, _, done) in states.items() if done is None]
+
+    async def _send_stream(self, trials: Sequence[Trial], uuids: list[str], body: bytes) -> list[TaskOutcome]:
+        accs = {u: StreamAccumulator() for u in uuids}
+        only = accs[uuids[0]] if len(uuids) == 1 else None
+        decoder = SSEDecoder()
+        clock = self._clock
+        async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
+            sent = clock()
+            async with self._http().post(self._url, data=body, headers=self._stream_headers) as resp:
+                first_byte = clock()
+                guard.first_byte()
+                if resp.status >= 300:
+                    raw = await resp.read()
+                    raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+                ended = False
+                async for chunk in resp.content.iter_any():
+                    now = clock()
+                    guard.chunk()
+                    if ended:
+                        continue
+                    for event in decoder.feed(chunk):
+                        if event == DONE:
+                            ended = True
+                            break
+                        self._on_event(event, accs, only, now)
+                if not ended:
+                    for event in decoder.close():
+                        if event != DONE:
+                            self._on_event(event, accs, only, clock())
+        done = clock()
+        outcomes = []
+        for trial, task_uuid in zip(trials, uuids, strict=True):
+            acc = accs[task_uuid]
+            complete = acc.end()
+            outcome = TaskOutcome(
+                task_uuid,
+                sent,
+                done,
+                acc.results,
+                usage=acc.usage,
+                cost_usd=acc.cost,
+                first_byte_at_s=first_byte,
+                first_token_at_s=acc.first_token_at,
+                first_answer_token_at_s=acc.first_answer_at,
+                itl_s=acc.gaps,
+                error=acc.error,
+            )
+            if outcome.error is None and (not complete or len(acc.results) < trial.number_results):
+                outcome.error = StreamCutError(
+                    f"stream ended after {len(acc.results)} of {trial.number_results} results"
+                    + ("" if complete else " (a result had no finishReason)")
+                )
+            outcomes.append(outcome)
+        return outcomes
+
+    def _on_event(
+        self, event: bytes, accs: dict[str, StreamAccumulator], only: StreamAccumulator | None, now: float
+    ) -> None:
+        obj = loads(event, "stream chunk")
+        inner = obj.get("data") if isinstance(obj, dict) else None
+        chunks = inner if isinstance(inner, list) else [inner] if isinstance(inner, dict) else [obj]
+        for error in error_items(obj):
+            failed = error.get("taskUUID") or obj.get("taskUUID")
+            exc = error_from_item(error, status=None, retry_after_s=None, secret=self._secret)
+            for task_uuid, failing in accs.items():
+                if (failed is None or failed == task_uuid) and failing.error is None:
+                    failing.error = exc
+        for chunk in chunks:
+            if not isinstance(chunk, dict) or "errors" in chunk:
+                continue
+            acc = accs.get(chunk.get("taskUUID") or "", only)
+            if acc is None:
+                continue
+            delta = chunk.get("delta")
+            text = reasoning = None
+            if isinstance(delta, dict):
+                text = delta.get("text")
+                if text is None:
+                    text = delta.get("content")
+                reasoning = reasoning_text(delta.get("reasoningContent"))
+            acc.chunk(text, reasoning, chunk.get("finishReason"), chunk.get("usage"), chunk.get("cost"), now)
+
+
+def _collect(
+    payload: Any, uuids: list[str], *, secret: str | None
+) -> dict[str, tuple[list[Mapping[str, Any]], ProviderError | None]]:
+    """Group a sync/async reply's items and errors by taskUUID (items of a single-task request may
+    omit it). An error without a taskUUID applies to every task that got no item."""
+    if isinstance(payload, list):
+        payload = {"data": payload}
+    if not isinstance(payload, Mapping):
+        raise MalformedResponseError(f"expected a JSON object, got {type(payload).__name__}")
+    data = payload.get("data")
+    if isinstance(data, Mapping):
+        data = [data]
+    found: dict[str, tuple[list[Mapping[str, Any]], ProviderError | None]] = {u: ([], None) for u in uuids}
+    single = uuids[0] if len(uuids) == 1 else None
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        task_uuid = item.get("taskUUID") or single
+        if task_uuid not in found:
+            continue
+        items, error = found[task_uuid]
+        if is_error_item(item):
+            if error is None:
+                found[task_uuid] = (
+                    items,
+                    error_from_item(item, status=None, retry_after_s=None, secret=secret),
+                )
+        else:
+            items.append(item)
+    loose: ProviderError | None = None
+    for entry in error_items(payload):
+        exc = error_from_item(entry, status=None, retry_after_s=None, secret=secret)
+        task_uuid = entry.get("taskUUID")
+        if task_uuid in found:
+            items, error = found[task_uuid]
+            found[task_uuid] = (items, error or exc)
+        elif loose is None:
+            loose = exc
+    if loose is not None:
+        for task_uuid, (items, error) in found.items():
+            if not items and error is None:
+                found[task_uuid] = (items, loose)
+    return found
+
+
+def _fill(
+    outcome: TaskOutcome, trial: Trial, items: list[Mapping[str, Any]], error: ProviderError | None
+) -> None:
+    if error is not None:
+        outcome.error = error
+        return
+    usage: Usage | None = None
+    cost: float | None = None
+    results: list[Result] = []
+    for item in items:
+        results.append(result_from_item(item))
+        usage = add_usage(usage, usage_from_runware(item.get("usage")))
+        cost = add_cost(cost, item.get("cost"))
+    outcome.results = results
+    outcome.usage = usage
+    outcome.cost_usd = cost
+    if len(results) < trial.number_results:
+        outcome.error = MalformedResponseError(
+            f"reply held {len(results)} of {trial.number_results} results for task {outcome.task_uuid}"
+        )

@@ -1,0 +1,86 @@
+"""When to send: the run clock (injectable, so schedulers are tested without sleeping) and arrival
+schedules for open-loop load (constant or Poisson, precomputed and seeded). Decides times only; it
+never sends anything and never looks at responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Literal, Protocol
+
+__all__ = ["Clock", "FakeClock", "MonotonicClock", "achieved_rate", "arrival_times"]
+
+
+class Clock(Protocol):
+    """Seconds on the run's clock, and sleeping until a time on it."""
+
+    def now(self) -> float: ...
+
+    async def sleep_until(self, when: float) -> None: ...
+
+
+class MonotonicClock:
+    """perf_counter() minus the run's start, plus `offset_s` (time since the run first started, so a
+    resumed run's times continue rather than restart at zero)."""
+
+    __slots__ = ("_origin",)
+
+    def __init__(self, offset_s: float = 0.0) -> None:
+        self._origin = time.perf_counter() - offset_s
+
+    def now(self) -> float:
+        return time.perf_counter() - self._origin
+
+    async def sleep_until(self, when: float) -> None:
+        delay = when - self.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class FakeClock:
+    """A clock for tests: `sleep_until` jumps straight to the time asked (yielding once)."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.time = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
+
+    async def sleep_until(self, when: float) -> None:
+        self.sleeps.append(when)
+        self.time = max(self.time, when)
+        await asyncio.sleep(0)
+
+
+def arrival_times(
+    n: int, rate_rps: float, kind: Literal["constant", "poisson"] = "constant", seed: int = 0
+) -> list[float]:
+    """Offsets (s, from the start of dispatch) of `n` arrivals at `rate_rps`: evenly spaced, or a
+    Poisson process (exponential gaps) drawn from `seed` so reruns repeat the same schedule."""
+    if rate_rps <= 0:
+        raise ValueError(f"rate_rps must be > 0, got {rate_rps}")
+    if kind == "constant":
+        return [i / rate_rps for i in range(n)]
+    if kind != "poisson":
+        raise ValueError(f"unknown arrival process {kind!r} (allowed: constant, poisson)")
+    rng = random.Random(seed)
+    times: list[float] = []
+    t = 0.0
+    for _ in range(n):
+        times.append(t)
+        t += rng.expovariate(rate_rps)
+    return times
+
+
+def achieved_rate(send_times: list[float]) -> float | None:
+    """Requests per second actually sent: (n - 1) over the span from the first send to the last."""
+    if len(send_times) < 2:
+        return None
+    span = max(send_times) - min(send_times)
+    return (len(send_times) - 1) / span if span > 0 else None

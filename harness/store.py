@@ -1,0 +1,290 @@
+"""The run directory on disk: its layout, the single writer task that appends `records.jsonl`, the
+manifest (written at start, updated at the end), and resume (which trial keys are already recorded).
+
+It never rewrites a record and never decides what to run; a torn last line left by a killed process is
+cut off before appending and reported, never silently merged into the next record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harness.errors import StoreError
+from harness.records import SCHEMA_VERSION, Record
+
+__all__ = [
+    "MANIFEST",
+    "RECORDS",
+    "REPORT",
+    "SCORES",
+    "SUMMARY",
+    "RecordScan",
+    "RunStore",
+    "read_manifest",
+    "read_records",
+    "scan_records",
+    "write_manifest",
+]
+
+RECORDS = "records.jsonl"
+MANIFEST = "manifest.json"
+SCORES = "scores.jsonl"
+SUMMARY = "summary.json"
+REPORT = "report.html"
+_LOCK = ".lock"
+
+
+@dataclass(slots=True)
+class RecordScan:
+    """What a records file holds, read without building Records (enough to resume)."""
+
+    keys: set[str] = field(default_factory=set)
+    n_lines: int = 0
+    n_ok: int = 0
+    n_error: int = 0
+    cost_usd: float = 0.0
+    duplicates: int = 0
+    torn_line: int | None = None  # 1-based number of an incomplete last line, if any
+    good_bytes: int = 0  # length of the file up to the end of its last complete line
+
+
+def _dumps(record: Record) -> bytes:
+    return orjson.dumps(record, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
+
+
+def _iter_lines(path: Path) -> Iterable[tuple[int, bytes, bool]]:
+    """(line number, line, terminated) for each line; the last may be unterminated."""
+    data = path.read_bytes()
+    if not data:
+        return
+    lines = data.split(b"\n")
+    last = lines.pop()
+    for number, line in enumerate(lines, 1):
+        yield number, line, True
+    if last:
+        yield len(lines) + 1, last, False
+
+
+def _parse_lines(path: Path) -> tuple[list[dict[str, Any]], int | None, int]:
+    """Parsed lines, the number of a torn last line (or None), and the byte length of the good part."""
+    parsed: list[dict[str, Any]] = []
+    torn: int | None = None
+    good = 0
+    entries = list(_iter_lines(path))
+    for index, (number, line, terminated) in enumerate(entries):
+        is_last = index == len(entries) - 1
+        if not line.strip():
+            good += len(line) + 1
+            continue
+        try:
+            raw = orjson.loads(line) if terminated else None
+        except orjson.JSONDecodeError:
+            raw = None
+        if raw is None or not isinstance(raw, dict):
+            if is_last:
+                torn = number
+                break
+            raise StoreError(f"{path}:{number}: not a JSON record (the file is damaged in the middle)")
+        parsed.append(raw)
+        good += len(line) + 1
+    return parsed, torn, good
+
+
+def scan_records(run_dir: Path) -> RecordScan:
+    """Keys, counts and cost of the records already in a run directory (empty when there are none)."""
+    path = Path(run_dir) / RECORDS
+    scan = RecordScan()
+    if not path.exists():
+        return scan
+    parsed, scan.torn_line, scan.good_bytes = _parse_lines(path)
+    for raw in parsed:
+        key = raw.get("trial_key")
+        if not isinstance(key, str):
+            raise StoreError(f"{path}: a record has no trial_key")
+        if key in scan.keys:
+            scan.duplicates += 1
+            continue
+        scan.keys.add(key)
+        scan.n_lines += 1
+        if raw.get("status") == "ok":
+            scan.n_ok += 1
+        else:
+            scan.n_error += 1
+        cost = raw.get("cost_usd")
+        if cost is None:
+            cost = raw.get("price_table_cost_usd")
+        scan.cost_usd += float(cost or 0.0)
+    return scan
+
+
+def read_records(run_dir: Path) -> list[Record]:
+    """Every complete record of a run directory, in file order; a torn last line is skipped."""
+    path = Path(run_dir) / RECORDS
+    if not path.exists():
+        raise StoreError(f"{path}: no records file (is this a run directory?)")
+    parsed, _, _ = _parse_lines(path)
+    try:
+        return [Record.from_dict(raw) for raw in parsed]
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"{path}: a record does not match schema version {SCHEMA_VERSION}: {exc}") from exc
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / MANIFEST
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no manifest (is this a run directory?)") from None
+    except orjson.JSONDecodeError as exc:
+        raise StoreError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise StoreError(f"{path}: the manifest must be a JSON object")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema_version {version!r} is newer than this harness reads ({SCHEMA_VERSION})"
+        )
+    return raw
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Replace manifest.json atomically (write a temporary file, then rename)."""
+    path = Path(run_dir) / MANIFEST
+    tmp = path.with_name(MANIFEST + ".tmp")
+    data = orjson.dumps(manifest, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write the manifest: {exc}") from exc
+
+
+class RunStore:
+    """The records file of one run, owned by one process (an exclusive lock) and one writer task.
+
+    `open()` scans what is there (resume) and cuts off a torn last line; `start()` launches the
+    writer; `append()` queues a record; `close()` writes whatever is queued, fsyncs and unlocks.
+    `on_written` is called with each batch right after it reached the file.
+    """
+
+    def __init__(self, run_dir: Path, *, on_written: Callable[[list[Record]], None] | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.scan = RecordScan()
+        self.on_written = on_written
+        self._queue: asyncio.Queue[Record | None] = asyncio.Queue()
+        self._fd: int | None = None
+        self._lock_fd: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.n_written = 0
+
+    @property
+    def records_path(self) -> Path:
+        return self.run_dir / RECORDS
+
+    def open(self) -> RecordScan:
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.run_dir / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{self.run_dir}: cannot create the run directory: {exc}") from exc
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise StoreError(
+                f"{self.run_dir}: another harness process is writing this run directory"
+            ) from None
+        self.scan = scan_records(self.run_dir)
+        try:
+            self._fd = os.open(self.records_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            if self.scan.torn_line is not None:
+                os.truncate(self.records_path, self.scan.good_bytes)
+        except OSError as exc:
+            self._unlock()
+            raise StoreError(f"{self.records_path}: cannot open for appending: {exc}") from exc
+        return self.scan
+
+    def start(self) -> None:
+        if self._fd is None:
+            raise StoreError("RunStore.start() before open()")
+        self._task = asyncio.get_running_loop().create_task(self._writer(), name="records-writer")
+
+    def append(self, record: Record) -> None:
+        self._queue.put_nowait(record)
+
+    async def _writer(self) -> None:
+        queue = self._queue
+        while True:
+            first = await queue.get()
+            batch = [first]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            stop = None in batch
+            records = [r for r in batch if r is not None]
+            if records:
+                self._write(records)
+            if stop:
+                return
+
+    def _write(self, records: list[Record]) -> None:
+        assert self._fd is not None
+        data = b"".join(_dumps(r) for r in records)
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            raise StoreError(f"{self.records_path}: cannot append records: {exc}") from exc
+        self.n_written += len(records)
+        if self.on_written is not None:
+            self.on_written(records)
+
+    async def close(self) -> None:
+        """Let the writer finish the queue, then fsync and unlock."""
+        if self._task is not None and not self._task.done():
+            self._queue.put_nowait(None)
+            try:
+                await asyncio.shield(self._task)
+            except asyncio.CancelledError:
+                self.close_now()
+                raise
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Synchronous close for cancellation paths: write what is queued, fsync, unlock."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        pending: list[Record] = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                pending.append(item)
+        if self._fd is not None:
+            if pending:
+                self._write(pending)
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
