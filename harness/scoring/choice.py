@@ -74,7 +74,7 @@ def _patterns(letters: str) -> tuple[re.Pattern[str], ...]:
     token = rf"[\s*_]*(?P<open>[\(\[])?\s*(?P<letter>{cls})\s*(?P<close>[\)\]])?(?![\w'’])"
     lead = r"(?:correct|final|best|right|my)\s+"
     verb = r"(?:is|was|would\s+be|will\s+be|should\s+be|must\s+be|=|:|-|—)"
-    adverb = r"(?:therefore|thus|clearly|definitely|then|probably|likely)"
+    adverb = r"(?:therefore|thus|clearly|definitely|then|probably|likely|actually|indeed|obviously)"
     answer = rf"\b(?:{lead})?(?:answer|option|choice|response)\b[\s*_]*{verb}[\s*_:]*(?:{adverb}[\s,:]*)?(?:(?:option|choice|letter)\s*)?"
     chooses = (
         r"\b(?:choose|chose|pick|picked|select|selected|go\s+with|going\s+with)\s+(?:option\s+|choice\s+)?"
@@ -135,13 +135,18 @@ def _match_text(text: str, letters: str, choices: Sequence[str]) -> ChoiceMatch 
         exact = [i for i, c in enumerate(normed) if c and c == target]
         if len(exact) == 1:
             return ChoiceMatch(letters[exact[0]], strategy, span.strip())
-        if strategy == "text":  # in free prose, only distinctive options count: not "2", not "no"
-            candidates = [i for i, c in enumerate(normed) if len(c) >= 3 and not c.replace(" ", "").isdigit()]
-        else:
-            candidates = [i for i, c in enumerate(normed) if c]
-        found = _mentioned(target, [(i, normed[i]) for i in candidates])
+        # Inside prose only distinctive options count (not "2", not "no"); a short one must end the
+        # answer statement ("the degree is 6").
+        distinctive = [
+            (i, c) for i, c in enumerate(normed) if len(c) >= 3 and not c.replace(" ", "").isdigit()
+        ]
+        found = _mentioned(target, distinctive)
         if len(found) == 1:
             return ChoiceMatch(letters[found[0]], strategy, choices[found[0]])
+        if strategy == "answer-text":
+            ending = [i for i, c in enumerate(normed) if c and f" {target}".endswith(f" {c}")]
+            if len(ending) == 1:
+                return ChoiceMatch(letters[ending[0]], strategy, choices[ending[0]])
     return None
 
 

@@ -28,7 +28,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     _check(n, c, k)
     if n - c < k:
         return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+    total = math.comb(n, k)
+    return (total - math.comb(n - c, k)) / total  # one rounding, so pass@1 is exactly c/n
 
 
 def pass_hat_k(n: int, c: int, k: int) -> float:

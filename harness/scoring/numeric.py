@@ -94,7 +94,7 @@ _NUMBER = re.compile(
     (?:(?P<whole>\d+)[ \u00a0]+(?=\d+\s*/\s*\d))?      # mixed number: 1 1/2
     (?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+|\.\d+)
     (?:[eE](?P<exp>[-+]?\d+)(?!\.\d))?
-    (?:\s*/\s*(?P<den>\d+(?:\.\d+)?)(?![\d/.,]\d))?
+    (?:\s*/\s*(?P<den>\d+(?:\.\d+)?)(?!\d|[/.,]\d))?
     """,
     re.VERBOSE,
 )
@@ -162,8 +162,8 @@ def _boxed_contents(text: str) -> list[str]:
 
 _MARKER = re.compile(r"^[ \t]*#{4}[ \t]*(.+)$", re.MULTILINE)
 _PHRASE = re.compile(
-    r"""\banswers?\b[\s*_:]*
-        (?:is|was|would\s+be|will\s+be|should\s+be|=|:|-|—)
+    r"""\banswers?\b[\s*_]*
+        (?:is|was|would\s+be|will\s+be|should\s+be|=|:|\s[-—]\s)
         [\s*_:]*(?:therefore|thus|then|simply|just|indeed|exactly|approximately|about)?[\s:]*""",
     re.IGNORECASE | re.VERBOSE,
 )
