@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.datasets.config import DatasetConfig, FieldMap, FilterConfig, HubSpec, LocalFormat
 from harness.datasets.items import MISSING, Item, columns, did_you_mean, lookup, map_rows, with_media
-from harness.datasets.readers import RawRows, read_hub, read_local
+from harness.datasets.readers import RawRows, read_local
 from harness.errors import ConfigError
 
 
@@ -82,6 +82,8 @@ def _read(
     where: str,
 ) -> RawRows:
     if hf is not None:
+        from harness.datasets.hf import read_hub
+
         raw = read_hub(hf, split=split, where=where, base_dir=base_dir)
     else:
         assert path is not None  # DatasetConfig guarantees one source

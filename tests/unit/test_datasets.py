@@ -7,6 +7,7 @@ import csv
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -556,6 +557,56 @@ def test_hub_offline_without_cache_says_what_to_download(tmp_path: Path) -> None
     assert "offline mode is on (HF_HUB_OFFLINE)" in message
     assert "datasets.load_dataset('openai/gsm8k', 'main', split='test').save_to_disk('gsm8k-test')" in message
     assert "path: gsm8k-test" in message
+
+
+def test_hub_unreachable_fails_fast_and_restores_online_mode(
+    tmp_path: Path, hf_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datasets
+    import huggingface_hub.constants
+
+    for name in (
+        "HF_HUB_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    before = (datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE)
+    cfg = DatasetConfig.model_validate({"hf": {"path": "nobody/nothing", "split": "test", "revision": "v1"}})
+    with pytest.raises(ConfigError) as err:
+        load_items(cfg, base_dir=tmp_path)
+    assert err.value.field == "dataset.hf"
+    assert "the Hugging Face Hub (127.0.0.1) is unreachable" in err.value.message
+    assert (
+        "load_dataset('nobody/nothing', revision='v1', split='test').save_to_disk('nothing-test')"
+        in err.value.message
+    )
+    assert before == (datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_hub_reachable_probes_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.datasets.hf import hub_reachable
+
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert hub_reachable(timeout_s=2.0) is True
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    assert hub_reachable(timeout_s=2.0) is False
 
 
 # --- few-shot --------------------------------------------------------------------------------------
