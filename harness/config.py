@@ -70,6 +70,21 @@ class EstimateConfig(_Config):
     )
 
 
+class SimulatorTargetConfig(_Config):
+    """Options of the embedded simulator (the same specs as `harness simulator` flags)."""
+
+    latency: str | None = Field(
+        default=None, description="Latency spec, e.g. 'ttft=0.4,tps=80,jitter=0.3'; none = instant replies."
+    )
+    faults: str | None = Field(
+        default=None, description="Fault spec, e.g. '429=0.05,500=0.02'; none = no faults."
+    )
+    seed: int = Field(default=0, description="Seed of the simulated model, latencies and faults.")
+    skill: str | None = Field(
+        default=None, description="Skill curve: a YAML file or an inline spec (accuracy by setting)."
+    )
+
+
 class TargetConfig(_Config):
     """Where to send requests: configs/targets/NAME.yaml."""
 
@@ -121,9 +136,9 @@ class TargetConfig(_Config):
         description="Expected output lengths of this target for --dry-run estimates, overriding the suite's "
         "(e.g. the simulator writes much shorter answers than the real model).",
     )
-    simulator: dict[str, str] | None = Field(
+    simulator: SimulatorTargetConfig | None = Field(
         default=None,
-        description="provider=simulator: options for the embedded simulator (latency, faults, seed, skill).",
+        description="provider=simulator: how the embedded simulator behaves (latency, faults, seed, skill).",
     )
 
 

@@ -282,25 +282,27 @@ def expected_output_tokens(
 
 def estimate_plan(
     plan: RunPlan,
-    suite: SuiteConfig,
+    estimates: Mapping[str, EstimateConfig],
     prices: Mapping[str, PriceConfig],
     *,
     cost: Callable[[PriceConfig, int, int, int], float],
     tokenizer: str,
-    default_thinking_level: str | None = None,
+    default_thinking_level: Mapping[str, str | None] | None = None,
 ) -> PlanEstimate:
     """Expected tokens and cost per cell and in total, and a sentence naming the largest cost driver.
 
-    `prices` is keyed by target name. `cost(prices, prompt, completion, thinking)` prices one trial (completion includes thinking); the
+    `estimates`, `prices` and `default_thinking_level` (the card's default) are keyed by target name.
+    `cost(prices, prompt, completion, thinking)` prices one trial (completion includes thinking); the
     prompt side needs `Trial.prompt_tokens_estimate` (build_plan with count_tokens).
     """
+    levels = default_thinking_level or {}
     per_cell: dict[str, list[float]] = {}
     parts = {"prompt": 0.0, "completion": 0.0, "thinking": 0.0}
     order: list[str] = []
     for trial in plan.trials:
         price = prices[trial.target]
         answer, thinking = expected_output_tokens(
-            trial.settings, suite.estimate, default_thinking_level=default_thinking_level
+            trial.settings, estimates[trial.target], default_thinking_level=levels.get(trial.target)
         )
         n = trial.number_results
         prompt = trial.prompt_tokens_estimate or 0

@@ -1,13 +1,33 @@
-"""`harness demo`."""
+"""`harness demo`: run suites/demo.yaml against the embedded simulator (no key, no network) and print the
+path of its report.html."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="run directory (default: reports/demo-TIMESTAMP)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
 
 
 def main(args: argparse.Namespace) -> int:
-    raise NotImplementedError("harness demo is being built")
+    import sys
+
+    from harness.commands.run import report_result
+    from harness.loading import load_suite_source
+    from harness.paths import suites_dir
+    from harness.preflight import RunOptions
+    from harness.suite_run import run_suite
+
+    source = load_suite_source(suites_dir() / "demo.yaml")
+    options = RunOptions(
+        target="sim",
+        out=args.out,
+        progress=not args.no_progress,
+        command=("harness", *sys.argv[1:]),
+    )
+    return report_result(run_suite(source, options), "demo")

@@ -321,7 +321,7 @@ def test_estimate_hand_computed() -> None:
         count_tokens=lambda t: len(t) // 4,
     )
     prices = {"sim": PriceConfig(prompt_per_mtok=1.0, completion_per_mtok=10.0)}
-    est = estimate_plan(plan, s, prices, cost=_linear_cost, tokenizer="test")
+    est = estimate_plan(plan, {"sim": s.estimate}, prices, cost=_linear_cost, tokenizer="test")
     # prompt: 10 + 5 + 3 = 18 tokens per trial, 4 trials
     assert est.prompt_tokens == 72
     assert est.completion_tokens == 2 * 100 + 2 * 1000
@@ -337,6 +337,6 @@ def test_estimate_hand_computed() -> None:
 def test_estimate_free_target() -> None:
     plan = build_plan(suite(), items(2), {"sim": target()}, default_target="sim", count_tokens=len)
     prices = {"sim": PriceConfig(prompt_per_mtok=0, completion_per_mtok=0)}
-    est = estimate_plan(plan, suite(), prices, cost=_linear_cost, tokenizer="test")
+    est = estimate_plan(plan, {"sim": suite().estimate}, prices, cost=_linear_cost, tokenizer="test")
     assert est.cost_usd == 0
     assert est.driver.startswith("no cost expected")

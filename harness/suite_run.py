@@ -1,0 +1,332 @@
+"""A whole run of a suite, end to end: validate and plan (preflight), print the plan on --dry-run, start
+the embedded simulator for `provider: simulator` targets, send through the engine, build scores, summary
+and report, and map the outcome to an exit code. Owns orchestration only: no HTTP, scoring or statistics.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from harness.config import EstimateConfig, PriceConfig, TargetConfig
+from harness.errors import (
+    EXIT_INFRA,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REGRESSION,
+    ConfigError,
+    RunStoppedError,
+)
+from harness.loading import SuiteSource, display_path
+from harness.plan import PlanEstimate, RunPlan, estimate_plan
+from harness.preflight import PreparedRun, RunOptions, prepare_run
+
+if TYPE_CHECKING:
+    from harness.runner import RunResult
+
+
+@dataclass(slots=True)
+class SuiteRunResult:
+    """How a run ended: its exit code, where it wrote, and what the user should read."""
+
+    exit_code: int
+    status: str
+    plan: RunPlan
+    run_dir: Path | None = None
+    report_path: Path | None = None
+    summary: dict[str, Any] | None = None
+    threshold_results: list[Any] = field(default_factory=list)
+    estimate: PlanEstimate | None = None
+    message: str = ""
+    resume_command: str | None = None
+
+
+def default_run_dir(suite_name: str, *, now: datetime | None = None) -> Path:
+    """reports/NAME-YYYYmmdd-HHMMSS (UTC), with a -2, -3... suffix if that folder already exists."""
+    from harness.paths import reports_dir
+
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    base = reports_dir() / f"{suite_name}-{stamp}"
+    path, n = base, 2
+    while path.exists():
+        path, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return path
+
+
+def estimate_prepared(prepared: PreparedRun) -> PlanEstimate:
+    """Tokens and cost the plan should use, from each target's price table and expected output lengths."""
+    from harness.pricing import cost_usd, load_prices
+    from harness.tokens import tokenizer_name
+
+    prices: dict[str, PriceConfig] = {}
+    estimates: dict[str, EstimateConfig] = {}
+    thinking: dict[str, str | None] = {}
+    for name, target in prepared.targets.items():
+        prices[name] = load_prices(target.model, target.prices)
+        estimates[name] = target.estimate or prepared.suite.estimate
+        card = prepared.cards.get(name)
+        spec = card.settings.get("thinkingLevel") if card is not None else None
+        thinking[name] = str(spec.default) if spec is not None and spec.default is not None else None
+
+    def cost(price: PriceConfig, prompt: int, completion: int, thinking_tokens: int) -> float:
+        return cost_usd(
+            price, prompt_tokens=prompt, completion_tokens=completion, thinking_tokens=thinking_tokens
+        )
+
+    return estimate_plan(
+        prepared.plan,
+        estimates,
+        prices,
+        cost=cost,
+        tokenizer=tokenizer_name(),
+        default_thinking_level=thinking,
+    )
+
+
+def format_plan(prepared: PreparedRun, estimate: PlanEstimate | None) -> str:
+    """The --dry-run printout: counts, the cells, tokens, cost and the largest cost driver."""
+    plan = prepared.plan
+    lines = [
+        f"suite {prepared.suite.name} ({prepared.source.file})",
+        f"  cells     {plan.n_cells}",
+        f"  items     {plan.n_items}",
+        f"  trials    {plan.n_trials}",
+        f"  requests  {plan.n_requests}"
+        + (
+            "  (" + ", ".join(f"{k}: {v}" for k, v in plan.requests_by_target.items()) + ")"
+            if len(plan.requests_by_target) > 1
+            else ""
+        ),
+        f"  results   {plan.results}",
+    ]
+    for name, target in prepared.targets.items():
+        lines.append(
+            f"  target    {name}: {target.provider} {target.model}, delivery {prepared.run.delivery or target.delivery}, "
+            f"batch_size {target.batch_size}"
+        )
+    if estimate is not None:
+        lines += [
+            f"  prompt tokens      ~{estimate.prompt_tokens:,} ({estimate.tokenizer})",
+            f"  completion tokens  ~{estimate.completion_tokens:,} (thinking ~{estimate.thinking_tokens:,}; expected lengths, see `estimate:`)",
+            f"  estimated cost     ${estimate.cost_usd:,.4f}",
+            f"  largest cost driver: {estimate.driver}",
+        ]
+        shown = estimate.cells[:20]
+        lines.append("  cells (trials, est. cost):")
+        lines += [f"    {c.cell_id}  {c.trials}  ${c.cost_usd:,.4f}" for c in shown]
+        if len(estimate.cells) > len(shown):
+            lines.append(f"    ... {len(estimate.cells) - len(shown)} more")
+    for warning in prepared.warnings:
+        lines.append(f"  warning: {warning}")
+    lines.append("nothing was sent (dry run)")
+    return "\n".join(lines)
+
+
+def resume_command(prepared: PreparedRun, options: RunOptions, run_dir: Path) -> str:
+    """The command that continues this run (printed on interruption)."""
+    args = ["harness", "run", prepared.source.file]
+    if options.target:
+        args += ["--target", options.target]
+    command = list(options.command)
+    i = 0
+    while i < len(command):
+        if command[i] == "--set" and i + 1 < len(command):
+            args += ["--set", command[i + 1]]
+            i += 2
+            continue
+        if command[i].startswith("--set="):
+            args.append(command[i])
+        i += 1
+    if options.limit is not None:
+        args += ["--limit", str(options.limit)]
+    args += ["--resume", display_path(run_dir)]
+    import shlex
+
+    return shlex.join(args)
+
+
+def _check_run_dir(run_dir: Path, options: RunOptions, suite_name: str) -> None:
+    if options.resume is not None:
+        from harness.store import read_manifest
+
+        if not (run_dir / "manifest.json").is_file():
+            raise ConfigError("not a run directory (no manifest.json)", file=str(run_dir), field="--resume")
+        previous = (read_manifest(run_dir).get("suite") or {}).get("name")
+        if previous not in (None, suite_name):
+            raise ConfigError(
+                f"this run directory belongs to suite {previous!r}, not {suite_name!r}",
+                file=str(run_dir),
+                field="--resume",
+            )
+    elif (run_dir / "records.jsonl").exists():
+        raise ConfigError(
+            "the run directory already holds records; continue it with --resume DIR or pick another --out",
+            file=str(run_dir),
+            field="--out",
+        )
+
+
+def _answer_key(prepared: PreparedRun) -> dict[str, Any]:
+    return {item.input: item.target for item in prepared.items if item.input and item.target is not None}
+
+
+def _simulator_options(prepared: PreparedRun, target: TargetConfig, api_key: str) -> Any:
+    from harness.simulator import SimulatorOptions
+
+    sim = target.simulator
+    return SimulatorOptions(
+        answer_key=_answer_key(prepared),
+        api_key=api_key,
+        latency=sim.latency if sim else None,
+        faults=sim.faults if sim else None,
+        seed=sim.seed if sim else 0,
+        skill=sim.skill if sim else None,
+        card=target.capability or "qwen3.5-397b",
+    )
+
+
+# The embedded simulator checks a key like the real service; each run makes up its own and hands it to
+# the provider through this variable (removed again when the run ends).
+SIMULATOR_KEY_ENV = "HARNESS_SIMULATOR_KEY"
+
+
+async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) -> RunResult:
+    from harness.runner import run_trials
+
+    manifest = {
+        "suite": prepared.suite.model_dump(mode="json"),
+        "suite_file": prepared.source.file,
+        "command": list(options.command) or ["harness", "run", prepared.source.file],
+    }
+    async with AsyncExitStack() as stack:
+        targets: dict[str, TargetConfig] = {}
+        for name, target in prepared.targets.items():
+            if target.provider == "simulator":
+                from harness.simulator import serve_simulator
+
+                key = os.environ.get(SIMULATOR_KEY_ENV) or secrets.token_hex(16)
+                if SIMULATOR_KEY_ENV not in os.environ:
+                    os.environ[SIMULATOR_KEY_ENV] = key
+                    stack.callback(os.environ.pop, SIMULATOR_KEY_ENV, None)
+                options_ = _simulator_options(prepared, target, key)
+                sim = await stack.enter_async_context(serve_simulator(options_))
+                target = target.model_copy(
+                    update={"endpoint": sim.runware_url, "api_key_env": SIMULATOR_KEY_ENV}
+                )
+            targets[name] = target
+        return await run_trials(
+            prepared.plan.trials,
+            targets,
+            prepared.run,
+            run_dir,
+            observer=_observer(options),
+            manifest=manifest,
+        )
+
+
+def _observer(options: RunOptions) -> Any:
+    if not options.progress:
+        return None
+    from harness.progress import make_observer
+
+    return make_observer(sys.stderr)
+
+
+def _finish(prepared: PreparedRun, run_dir: Path, result: SuiteRunResult) -> SuiteRunResult:
+    from harness.gate import thresholds_passed
+    from harness.report import build_outputs
+
+    outputs = build_outputs(run_dir)
+    result.summary = outputs.summary
+    result.report_path = outputs.report_path
+    result.threshold_results = list(outputs.threshold_results)
+    if result.exit_code == EXIT_OK and not thresholds_passed(result.threshold_results):
+        failed = [r.message for r in result.threshold_results if not r.passed]
+        result.exit_code = EXIT_REGRESSION
+        result.message = "threshold failed: " + "; ".join(failed)
+    return result
+
+
+def execute(prepared: PreparedRun, options: RunOptions, *, out: TextIO = sys.stdout) -> SuiteRunResult:
+    """Send a prepared plan (or print it on --dry-run) and build every derived output."""
+    if options.dry_run:
+        estimate = estimate_prepared(prepared)
+        print(format_plan(prepared, estimate), file=out)
+        return SuiteRunResult(EXIT_OK, "dry-run", prepared.plan, estimate=estimate)
+    run_dir = options.resume or options.out or default_run_dir(prepared.suite.name)
+    _check_run_dir(run_dir, options, prepared.suite.name)
+    for warning in prepared.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    base = SuiteRunResult(EXIT_OK, "running", prepared.plan, run_dir=run_dir)
+    try:
+        run_result = _run_loop(prepared, options, run_dir)
+    except KeyboardInterrupt:
+        base.exit_code, base.status = EXIT_INTERRUPTED, "interrupted"
+        base.resume_command = resume_command(prepared, options, run_dir)
+        base.message = f"interrupted; finished trials are saved in {display_path(run_dir)}"
+        return base
+    except RunStoppedError as exc:
+        base.exit_code, base.status = EXIT_INFRA, "stopped"
+        base.message = f"run stopped: {exc}"
+        base.resume_command = resume_command(prepared, options, run_dir)
+        if (run_dir / "records.jsonl").exists():
+            _finish(prepared, run_dir, base)
+        return base
+    base.status = run_result.status
+    if run_result.status == "interrupted":
+        base.exit_code = EXIT_INTERRUPTED
+        base.resume_command = resume_command(prepared, options, run_dir)
+        base.message = f"interrupted after {run_result.n_done} trials"
+        return base
+    if run_result.status != "complete":
+        base.exit_code = EXIT_INFRA
+        base.message = f"run {run_result.status}: {run_result.stop_reason or 'not every trial finished'}"
+        base.resume_command = resume_command(prepared, options, run_dir)
+    else:
+        done = run_result.n_ok + run_result.n_error
+        rate = run_result.n_error / done if done else 0.0
+        if rate > prepared.suite.gate.max_error_rate:
+            base.exit_code = EXIT_INFRA
+            base.message = (
+                f"{run_result.n_error} of {done} trials failed ({rate:.0%}), more than "
+                f"gate.max_error_rate={prepared.suite.gate.max_error_rate:.0%}"
+            )
+    return _finish(prepared, run_dir, base)
+
+
+def _run_loop(prepared: PreparedRun, options: RunOptions, run_dir: Path) -> RunResult:
+    from harness.runner import run_event_loop
+
+    return run_event_loop(_run_async(prepared, options, run_dir))
+
+
+def run_suite(
+    source: SuiteSource,
+    options: RunOptions,
+    *,
+    out: TextIO = sys.stdout,
+    environ: Mapping[str, str] | None = None,
+) -> SuiteRunResult:
+    """Validate (exit 2 and nothing sent on any problem), plan, run and report one suite."""
+    from harness.tokens import count_tokens, estimate_tokens
+
+    counter = count_tokens if options.dry_run or options.max_cost_usd is not None else estimate_tokens
+    prepared = prepare_run(source, options, environ=environ, count_tokens=counter)
+    return execute(prepared, options, out=out)
+
+
+def summarize_result(result: SuiteRunResult) -> Sequence[str]:
+    """Lines a command prints at the end of a run (stdout: paths; the caller prints the message to stderr)."""
+    lines = []
+    if result.run_dir is not None and result.status != "dry-run":
+        lines.append(f"run directory: {display_path(result.run_dir)}")
+    if result.report_path is not None:
+        lines.append(f"report: {display_path(result.report_path)}")
+    return lines
