@@ -22,7 +22,7 @@ import json
 import re
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     source = Source(location)
 
-    builders = {
+    builders: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "gsm8k_test": lambda: gsm8k_test(source),
         "gsm8k_cot_fewshot": lambda: gsm8k_cot_fewshot(source),
         "mmlu_test": lambda: mmlu(source, "test"),
