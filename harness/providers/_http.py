@@ -239,7 +239,7 @@ class mapped_errors:
         loop = self._loop = asyncio.get_running_loop()
         now = loop.time()
         self._total_end = now + self._timeouts.total_s
-        self._timeout = asyncio.timeout(min(now + self._timeouts.first_byte_s, self._total_end))
+        self._timeout = asyncio.timeout_at(min(now + self._timeouts.first_byte_s, self._total_end))
         await self._timeout.__aenter__()
         return self
 
