@@ -1,13 +1,70 @@
-"""`harness report`."""
+"""`harness report RUN_DIR`: rebuild scores.jsonl, summary.json and report.html (or print a Markdown
+summary) from a run directory alone, with no request. Exit 1 when a suite threshold fails."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from harness.errors import EXIT_OK, EXIT_REGRESSION
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        type=Path,
+        help="a run directory (holds manifest.json and records.jsonl)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("html", "md"),
+        default="html",
+        help="html: write report.html (default); md: print a terse Markdown summary (for CI job summaries)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        help="write the report here instead of RUN_DIR/report.html (html) or stdout (md)",
+    )
+    parser.add_argument(
+        "--max-items",
+        metavar="N",
+        type=_non_negative,
+        default=None,
+        help="items in the drill-down (default: the suite's report.max_items)",
+    )
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of items, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more items, got {value}")
+    return value
 
 
 def main(args: argparse.Namespace) -> int:
-    raise NotImplementedError("harness report is being built")
+    from harness.report import build_outputs, render_markdown
+
+    html = args.format == "html"
+    outputs = build_outputs(
+        args.run_dir, max_items=args.max_items, html=html, report_path=args.out if html else None
+    )
+    if html:
+        print(outputs.report_path)
+    else:
+        text = render_markdown(outputs.summary)
+        if args.out is not None:
+            args.out.write_text(text, encoding="utf-8")
+            print(args.out)
+        else:
+            sys.stdout.write(text)
+    failed = [r for r in outputs.threshold_results if not r.passed]
+    for result in failed:
+        print(f"threshold failed: {result.message}", file=sys.stderr)
+    return EXIT_REGRESSION if failed else EXIT_OK

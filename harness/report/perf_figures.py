@@ -1,0 +1,214 @@
+"""The report's latency, throughput, token, cost and error charts as pure functions: prepared frames in,
+an inline SVG string out. Lines are downsampled so a 100,000-request run stays a small file. No
+function here reads files or decides what to plot; `context.py` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from harness.report.canvas import new_figure, percent_axis, series_color, to_svg, usd_axis
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+CDF_POINTS = 160
+TOKEN_COLORS = {"prompt": "#9ecae1", "answer": "#3182bd", "thinking": "#e6550d"}
+
+
+def cdf_points(values: np.ndarray, points: int = CDF_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(x, share) of an empirical CDF, at most `points` quantiles; exact for small samples."""
+    import numpy as np
+
+    data = np.sort(values[np.isfinite(values)])
+    if data.size == 0:
+        return data, data
+    share = np.arange(1, data.size + 1) / data.size
+    if data.size <= points:
+        return data, share
+    probs = np.linspace(0.0, 1.0, points)
+    return np.quantile(data, probs), probs
+
+
+def latency_cdf(
+    frame: pd.DataFrame, colors: Mapping[str, str] | None = None, *, what: str = "end-to-end latency"
+) -> str:
+    """Empirical CDF of `value_s` per `group` (a cell or a group of cells), log time axis when wide.
+
+    `frame`: columns `group`, `value_s`. `colors` maps a group to its colour (a cell keeps its colour).
+    """
+    import numpy as np
+
+    groups = list(dict.fromkeys(frame["group"].tolist()))
+    fig, (ax,) = new_figure(5.6, 3.2 + 0.16 * ((len(groups) + 1) // 2 if len(groups) > 1 else 0))
+    lows: list[float] = []
+    highs: list[float] = []
+    for index, group in enumerate(groups):
+        values = frame.loc[frame["group"] == group, "value_s"].to_numpy(dtype=float)
+        x, share = cdf_points(values)
+        if x.size == 0:
+            continue
+        lows.append(float(x[0]))
+        highs.append(float(x[-1]))
+        color = (colors or {}).get(group) or series_color(index, len(groups))
+        ax.step(
+            x,
+            share,
+            where="post",
+            color=color,
+            linewidth=1.3,
+            label=f"{group} (n={np.isfinite(values).sum()})",
+        )
+    positive = [v for v in lows if v > 0]
+    if positive and highs and max(highs) / min(positive) > 30:
+        ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    percent_axis(ax)
+    ax.set_xlabel(f"{what} (s)")
+    ax.set_ylabel("share of requests (%)")
+    ax.axhline(0.95, color="#999999", linewidth=0.7, linestyle=":")
+    if len(groups) > 1:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=7)
+    ax.set_title(f"{what}: cumulative distribution (dotted line: p95)")
+    return to_svg(fig, label=f"CDF of {what}")
+
+
+def itl_distribution(gaps_ms: Mapping[str, np.ndarray], colors: Mapping[str, str] | None = None) -> str:
+    """Inter-token gaps per group as horizontal box plots on a log axis: box = quartiles, line = median,
+    whiskers = 5th and 95th percentiles."""
+    import numpy as np
+
+    names = [g for g, gaps in gaps_ms.items() if np.isfinite(gaps).any()]
+    data = [gaps_ms[g][np.isfinite(gaps_ms[g]) & (gaps_ms[g] > 0)] for g in names]
+    fig, (ax,) = new_figure(5.6, 1.2 + 0.32 * max(len(names), 2))
+    if names:
+        boxes = ax.boxplot(
+            data,
+            orientation="horizontal",
+            whis=(5, 95),
+            showfliers=False,
+            patch_artist=True,
+            widths=0.6,
+            medianprops={"color": "#222222", "linewidth": 1.4},
+        )
+        for index, (patch, name) in enumerate(zip(boxes["boxes"], names, strict=True)):
+            patch.set_facecolor((colors or {}).get(name) or series_color(index, len(names)))
+            patch.set_alpha(0.75)
+        ax.set_yticks(
+            range(1, len(names) + 1),
+            [f"{n[:26]}  (p50 {np.median(d):.3g} ms)" for n, d in zip(names, data, strict=True)],
+        )
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("inter-token gap (ms, log scale)")
+    ax.set_title("Inter-token gaps: quartiles, median, 5th-95th percentile")
+    return to_svg(fig, label="inter-token gap distribution")
+
+
+def request_rate(sent_s: np.ndarray, target_rps: float | None, *, done_s: np.ndarray | None = None) -> str:
+    """Requests sent (and finished) per second over the run, with the target rate of an open-loop run."""
+    import numpy as np
+
+    fig, (ax,) = new_figure(5.6, 3.0)
+    sent = sent_s[np.isfinite(sent_s)]
+    end = float(sent.max()) if sent.size else 1.0
+    if done_s is not None and np.isfinite(done_s).any():
+        end = max(end, float(np.nanmax(done_s)))
+    width = max(end / 60.0, 1.0)
+    edges = np.arange(0.0, end + width, width)
+    if edges.size < 2:
+        edges = np.array([0.0, width])
+    counts, _ = np.histogram(sent, bins=edges)
+    ax.stairs(counts / width, edges, color=series_color(0, 2), linewidth=1.3, label="sent")
+    if done_s is not None:
+        done = done_s[np.isfinite(done_s)]
+        counts, _ = np.histogram(done, bins=edges)
+        ax.stairs(
+            counts / width, edges, color=series_color(1, 2), linewidth=1.0, linestyle="--", label="finished"
+        )
+    if target_rps:
+        ax.axhline(
+            target_rps, color="#d62728", linewidth=1.0, linestyle=":", label=f"target {target_rps:g} req/s"
+        )
+    ax.set_xlabel("time since the run started (s)")
+    ax.set_ylabel(f"requests per second (req/s, {width:.3g} s bins)")
+    ax.legend(loc="lower right")
+    ax.set_title("Achieved request rate over the run")
+    return to_svg(fig, label="request rate over time")
+
+
+def concurrency_history(history: Sequence[Sequence[float]]) -> str:
+    """The in-flight limit over the run (adaptive concurrency shrinks it on 429s)."""
+    fig, (ax,) = new_figure(5.6, 2.6)
+    times = [float(point[0]) for point in history]
+    limits = [float(point[1]) for point in history]
+    ax.step(times, limits, where="post", color=series_color(0, 1), linewidth=1.3)
+    ax.set_xlabel("time since the run started (s)")
+    ax.set_ylabel("in-flight limit (requests)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Concurrency limit over the run")
+    return to_svg(fig, label="concurrency limit over time")
+
+
+def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:
+    """Per cell: tokens per trial stacked by kind, and cost per trial in the cell's colour.
+
+    `cells`: columns `cell_id`, `tag`, `prompt`, `answer`, `thinking` (per trial), `cost_per_trial`.
+    """
+    import numpy as np
+
+    n = len(cells)
+    fig, (tok_ax, cost_ax) = new_figure(7.0, 1.3 + 0.24 * max(n, 2), ncols=2)
+    y = np.arange(n)
+    left = np.zeros(n)
+    for kind in ("prompt", "answer", "thinking"):
+        values = cells[kind].to_numpy(dtype=float)
+        tok_ax.barh(y, values, left=left, color=TOKEN_COLORS[kind], label=kind, height=0.7)
+        left += np.nan_to_num(values)
+    tok_ax.set_yticks(y, cells["tag"].tolist())
+    tok_ax.invert_yaxis()
+    tok_ax.set_xlabel("tokens per trial (tokens)")
+    tok_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
+    tok_ax.set_title("Tokens per trial")
+    cost = np.nan_to_num(cells["cost_per_trial"].to_numpy(dtype=float))
+    cost_ax.barh(y, cost, color=[colors.get(c, "#888888") for c in cells["cell_id"]], height=0.7)
+    cost_ax.set_yticks(y, [""] * n)
+    cost_ax.invert_yaxis()
+    cost_ax.set_xlabel("cost per trial (USD)")
+    usd_axis(cost_ax, "x")
+    cost_ax.set_title("Cost per trial")
+    for ax in (tok_ax, cost_ax):
+        ax.grid(axis="y", visible=False)
+    return to_svg(fig, label="tokens and cost per cell")
+
+
+ERROR_COLORS = ("#b3261e", "#e8710a", "#7b1fa2", "#5f6368", "#1a73e8", "#188038", "#c5221f", "#9aa0a6")
+
+
+def errors_by_kind(counts: pd.DataFrame) -> str:
+    """Failed trials per cell, stacked by error kind. `counts`: index = cell tag, columns = kinds."""
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    n = len(counts)
+    fig, (ax,) = new_figure(5.6, 1.3 + 0.26 * max(n, 2))
+    y = np.arange(n)
+    left = np.zeros(n)
+    kinds: list[Any] = list(counts.columns)
+    for index, kind in enumerate(kinds):
+        values = counts[kind].to_numpy(dtype=float)
+        ax.barh(
+            y, values, left=left, color=ERROR_COLORS[index % len(ERROR_COLORS)], label=str(kind), height=0.7
+        )
+        left += values
+    ax.set_yticks(y, [str(t) for t in counts.index])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("failed trials (count)")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=min(4, len(kinds)))
+    ax.set_title("Errors by kind and cell")
+    return to_svg(fig, label="errors by kind and cell")

@@ -1,0 +1,95 @@
+"""Turns a run directory into report.html: builds the report context from the run's files and renders
+it with a sandboxed, autoescaping, strict jinja2 environment. Owns the template and the page's
+Content-Security-Policy; it reads the run directory and writes nothing itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.report.cells import cell_refs
+from harness.report.context import ReportContext
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+    from harness.report.rundata import RunFiles
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "report.html.j2"
+SCRIPT = "report.js"
+
+
+def build_context(
+    files: RunFiles, *, comparison: Mapping[str, Any] | None = None, max_items: int | None = None
+) -> ReportContext:
+    """Everything the page shows, formatted; figures already drawn."""
+    from harness.report import charts, perf_charts, sections
+    from harness.report.comparison import comparison_section
+    from harness.report.items import items_section
+
+    summary = files.summary
+    refs = cell_refs(summary)
+    header = sections.build_header(
+        files.manifest, summary, n_records=len(files.records), skipped=files.skipped_lines
+    )
+    parts = [
+        charts.sweep_section(files, refs),
+        charts.tradeoff_section(files, refs),
+        perf_charts.latency_section(files, refs),
+        perf_charts.money_section(files, refs),
+        perf_charts.reliability_section(files, refs),
+    ]
+    if comparison:
+        parts.append(comparison_section(comparison, refs))
+    return ReportContext(
+        title=header.title,
+        header=header,
+        verdict=sections.build_verdict(summary, refs),
+        cells=sections.cell_table(summary, refs),
+        sections=parts,
+        items=items_section(files, refs, max_items=max_items),
+    )
+
+
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template(TEMPLATE)
+
+
+@lru_cache(maxsize=1)
+def page_script() -> str:
+    """The page's only script (table sorting, item filters), read from templates/report.js."""
+    return (TEMPLATE_DIR / SCRIPT).read_text(encoding="utf-8").strip()
+
+
+def content_security_policy(script: str) -> str:
+    """Allows inline styles and exactly one script, by hash: no request can leave the page, and a
+    script that reached the markup from the data could not run even if escaping failed."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; font-src 'none'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_html(context: ReportContext) -> str:
+    from markupsafe import Markup
+
+    script = page_script()
+    return _template().render(ctx=context, script=Markup(script), csp=content_security_policy(script))
