@@ -34,8 +34,8 @@ def pool_metrics(samples: pd.DataFrame) -> dict[str, dict[str, Any]]:
     mean over items, with a CI over items; each STAT also says its `k` (summary.py adds what was pooled).
     """
     valid = samples[samples["value"].notna()]
-    if valid.empty:
-        return {}
+    if not valid["item_id"].duplicated().any():
+        return {}  # one sample per item (the usual case): nothing to pool, and no sort to pay for
     valid = valid.sort_values(["item_id", "seed", "repeat", "result_index", "trial_key"], kind="stable")
     groups = valid.groupby("item_id", sort=True)
     k = choose_k([int(n) for n in groups.size()])

@@ -97,19 +97,57 @@ def _cost_mismatch(
     return abs(s - t) > tolerance * t
 
 
+# Record columns a cell block needs, sliced per cell as numpy arrays (slicing a wide DataFrame per
+# cell costs more than the statistics themselves on grids of a thousand cells).
+_RECORD_ARRAYS = (
+    *_LATENCIES, "has_usage", "prompt_tokens", "completion_tokens", "thinking_tokens", "effective_cost_usd",
+    "cost_usd", "price_table_cost_usd", "retries", "n_truncated", "rate_limit_wait_s", "retry_wait_s",
+    "n_results",
+)  # fmt: skip
+Arrays = dict[str, "npt.NDArray[Any]"]
+
+
+def _record_arrays(records_df: pd.DataFrame, item_codes: Mapping[str, int]) -> Arrays:
+    import numpy as np
+
+    arrays: Arrays = {name: records_df[name].to_numpy() for name in _RECORD_ARRAYS}
+    arrays["ok"] = (records_df["status"] == "ok").to_numpy(dtype=bool)
+    kinds = records_df["error_kind"].astype(object)
+    arrays["error_kind"] = kinds.where(kinds.notna(), None).to_numpy(dtype=object)
+    arrays["item"] = np.asarray([item_codes[i] for i in records_df["item_id"]], dtype=np.int64)
+    return arrays
+
+
+def _sample_arrays(samples: pd.DataFrame, item_codes: Mapping[str, int]) -> Arrays:
+    import numpy as np
+
+    return {
+        "value": samples["value"].to_numpy(dtype=np.float64),
+        "outcome": samples["outcome"].to_numpy(dtype=object),
+        "item": np.asarray([item_codes[i] for i in samples["item_id"]], dtype=np.int64),
+    }
+
+
+def _take(arrays: Arrays, positions: Any) -> Arrays:
+    """Rows `positions` (group indices, or None for none) of every column."""
+    import numpy as np
+
+    index = np.empty(0, dtype=np.intp) if positions is None else np.asarray(positions, dtype=np.intp)
+    return {name: column[index] for name, column in arrays.items()}
+
+
 def _metrics_block(
-    samples_by_scorer: Mapping[str, pd.DataFrame], primary: str | None, pos: Mapping[str, Any]
+    samples_by_scorer: Mapping[str, Arrays], primary: str | None
 ) -> tuple[dict[str, Any], dict[str, int], int]:
     metrics: dict[str, Any] = {}
     outcomes = dict.fromkeys(OUTCOMES, 0)
     n_correct = 0
-    for name, frame in samples_by_scorer.items():
-        rows = frame.iloc[pos[name]] if pos.get(name) is not None else frame.iloc[0:0]
-        stat = mean_stat(rows["value"].to_numpy(), rows["item_id"].tolist()).to_dict()
+    for name, rows in samples_by_scorer.items():
+        stat = mean_stat(rows["value"], rows["item"]).to_dict()
         metrics[f"score:{name}"] = stat
         if name == primary:
             metrics = {"accuracy": stat, **metrics}
-            counts = Counter(rows["outcome"])
+            counts = Counter(rows["outcome"].tolist())
             outcomes.update({o: int(counts.get(o, 0)) for o in OUTCOMES})
             n_correct = outcomes["correct"]
     return metrics, outcomes, n_correct
@@ -118,7 +156,7 @@ def _metrics_block(
 def _cell_block(
     cell_id: str,
     cell: Mapping[str, Any],
-    rec: pd.DataFrame,
+    rec: Arrays,
     gaps: npt.NDArray[np.float64],
     metrics: dict[str, Any],
     outcomes: dict[str, int],
@@ -127,12 +165,13 @@ def _cell_block(
 ) -> dict[str, Any]:
     import numpy as np
 
-    n_trials = len(rec)
-    ok = rec[rec["status"] == "ok"]
-    n_error = n_trials - len(ok)
+    ok = rec["ok"]
+    n_trials = int(ok.size)
+    n_ok = int(ok.sum())
+    n_error = n_trials - n_ok
     latency: dict[str, Any] = {}
     for name in _LATENCIES:
-        latency[name] = _pct(ok[name].to_numpy(dtype=np.float64), name)
+        latency[name] = _pct(rec[name][ok].astype(np.float64), name)
     latency["itl_s"] = _pct(gaps, "itl_s")
     latency = {k: latency[k] for k in ("e2e_s", "ttft_s", "ttft_answer_s", "itl_s", "output_tps",
                                        "e2e_from_schedule_s", "queue_s")}  # fmt: skip
@@ -144,18 +183,18 @@ def _cell_block(
     }
     for key in ("prompt", "completion", "thinking"):
         tokens[f"per_trial_{key}"] = tokens[key] / with_usage if with_usage else 0.0
-    total = float(np.sort(rec["effective_cost_usd"].to_numpy(dtype=np.float64)).sum())
-    service = rec["cost_usd"].to_numpy(dtype=np.float64)
-    table = rec["price_table_cost_usd"].to_numpy(dtype=np.float64)
-    kinds = Counter(str(k) for k in rec.loc[rec["status"] == "error", "error_kind"].dropna())
+    total = float(np.sort(rec["effective_cost_usd"].astype(np.float64)).sum())
+    service = rec["cost_usd"].astype(np.float64)
+    table = rec["price_table_cost_usd"].astype(np.float64)
+    kinds = Counter(str(k) for k in rec["error_kind"][~ok] if k is not None)
     return {
         "cell_id": cell_id,
         "cell": dict(cell),
         "n_trials": n_trials,
-        "n_ok": len(ok),
+        "n_ok": n_ok,
         "n_error": n_error,
         "n_results": int(rec["n_results"].sum()),
-        "n_items": int(rec["item_id"].nunique()),
+        "n_items": int(np.unique(rec["item"]).size),
         "metrics": metrics,
         "outcomes": outcomes,
         "latency": latency,
@@ -174,20 +213,20 @@ def _cell_block(
             "by_kind": dict(sorted(kinds.items())),
             "retries": int(rec["retries"].sum()),
             "truncations": int(rec["n_truncated"].sum()),
-            "rate_limit_wait_s": float(rec["rate_limit_wait_s"].sum()),
-            "retry_wait_s": float(rec["retry_wait_s"].sum()),
+            "rate_limit_wait_s": float(rec["rate_limit_wait_s"].astype(np.float64).sum()),
+            "retry_wait_s": float(rec["retry_wait_s"].astype(np.float64).sum()),
         },
     }
 
 
-def _pooled_over(records_df: pd.DataFrame, cells: Sequence[str]) -> list[str]:
-    rec = records_df[records_df["cell_id"].isin(cells)]
+def _pooled_over(rec: pd.DataFrame, n_cells: int) -> list[str]:
+    """What made several samples of one item in this pool: numberResults, repeats, the seed axis."""
     pooled = []
     if (rec["number_results"] > 1).any():
         pooled.append("numberResults")
     if rec.groupby(["cell_id", "item_id"])["repeat"].nunique().gt(1).any():
         pooled.append("repeat")
-    if len(cells) > 1:
+    if n_cells > 1:
         pooled.append(SEED_AXIS)
     return pooled
 
@@ -256,37 +295,44 @@ def summarize(
     gap_values = gaps_df["itl_s"].to_numpy(dtype=np.float64)
     sample_pos = {n: s.groupby("cell_id", sort=True).indices for n, s in samples.items()}
 
+    pool_of = {cid: pool_id(cells[cid]) for cid in cell_ids}
     pools: dict[str, list[str]] = {}
     for cid in cell_ids:
-        pools.setdefault(pool_id(cells[cid]), []).append(cid)
+        pools.setdefault(pool_of[cid], []).append(cid)
     pool_stats: dict[str, dict[str, dict[str, Any]]] = {}
     if primary is not None:
         prim = samples[primary]
+        pool_pos = prim.groupby(prim["cell_id"].map(pool_of), sort=True).indices
         for pid, members in pools.items():
-            stats = pool_metrics(prim[prim["cell_id"].isin(members)])
-            pooled = _pooled_over(records_df, members)
-            for stat in stats.values():
-                stat["pooled_over"] = pooled
+            if pid not in pool_pos:
+                continue
+            stats = pool_metrics(prim.iloc[pool_pos[pid]])
+            if stats:
+                member_rows = np.concatenate([rec_pos[c] for c in members])
+                pooled = _pooled_over(records_df.iloc[member_rows], len(members))
+                for stat in stats.values():
+                    stat["pooled_over"] = pooled
             pool_stats[pid] = stats
 
+    item_codes = {item: code for code, item in enumerate(sorted(set(records_df["item_id"])))}
+    rec_arrays = _record_arrays(records_df, item_codes)
+    sample_arrays = {n: _sample_arrays(s, item_codes) for n, s in samples.items()}
     out_cells = []
     for cid in cell_ids:
-        metrics, outcomes, n_correct = _metrics_block(
-            samples, primary, {n: p.get(cid) for n, p in sample_pos.items()}
-        )
+        cell_samples = {n: _take(a, sample_pos[n].get(cid)) for n, a in sample_arrays.items()}
+        metrics, outcomes, n_correct = _metrics_block(cell_samples, primary)
         for name in MULTI_SAMPLE_METRICS:
-            if name in pool_stats.get(pool_id(cells[cid]), {}):
-                metrics[name] = pool_stats[pool_id(cells[cid])][name]
-        rec = records_df.iloc[rec_pos[cid]]
+            if name in pool_stats.get(pool_of[cid], {}):
+                metrics[name] = pool_stats[pool_of[cid]][name]
+        rec = _take(rec_arrays, rec_pos[cid])
         gaps = gap_values[gap_pos[cid]] if cid in gap_pos else np.empty(0)
         out_cells.append(
             _cell_block(cid, cells[cid], rec, gaps, metrics, outcomes, n_correct, cost_tolerance)
         )
 
-    every = {n: np.arange(len(s)) for n, s in samples.items()}
-    metrics, outcomes, n_correct = _metrics_block(samples, primary, every)
+    metrics, outcomes, n_correct = _metrics_block(sample_arrays, primary)
     overall = _cell_block(
-        OVERALL_CELL_ID, {}, records_df, gap_values, metrics, outcomes, n_correct, cost_tolerance
+        OVERALL_CELL_ID, {}, rec_arrays, gap_values, metrics, outcomes, n_correct, cost_tolerance
     )
 
     comparisons: list[dict[str, Any]] = []
