@@ -9,6 +9,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.scoring.numeric import extract_number, format_number
 
@@ -143,3 +145,28 @@ def test_fallback_first_takes_first_number() -> None:
 )
 def test_format_number_is_canonical(value: Fraction, text: str) -> None:
     assert format_number(value) == text
+
+
+# --- properties --------------------------------------------------------------------------------------
+
+
+@given(st.fractions(max_denominator=10**6))
+def test_format_number_round_trips(value: Fraction) -> None:
+    assert Fraction(format_number(value)) == value
+
+
+@given(
+    st.integers(-(10**12), 10**12),
+    st.sampled_from(["The answer is {}.", "#### {}", r"$\boxed{{{}}}$", "**{}**"]),
+)
+def test_any_integer_with_separators_is_found(n: int, template: str) -> None:
+    found = extract_number(template.format(f"{n:,}"))
+    assert found is not None
+    assert found.value == n
+
+
+@given(st.decimals(min_value=-(10**6), max_value=10**6, places=3, allow_nan=False, allow_infinity=False))
+def test_any_decimal_is_found(d: object) -> None:
+    found = extract_number(f"So the total comes to {d} units.")
+    assert found is not None
+    assert found.value == Fraction(str(d))
