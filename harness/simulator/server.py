@@ -1,0 +1,99 @@
+"""Assembles the simulator's aiohttp app (Runware, OpenAI-compatible and admin routes) and runs it in
+the current event loop on a loopback port: `serve_simulator(options)` yields a RunningSimulator.
+Owns lifecycle and the admin endpoints (GET /stats, POST /stats/reset, POST /answer-key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from harness.simulator.answer_key import AnswerKey
+from harness.simulator.openai_compat import handle_chat, handle_models
+from harness.simulator.options import STATE_KEY, SimulatorOptions, SimulatorState
+from harness.simulator.runware import handle_runware
+from harness.simulator.transport import JSON
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.Response(body=orjson.dumps(request.app[STATE_KEY].stats.snapshot()), content_type=JSON)
+
+
+async def _reset(request: web.Request) -> web.Response:
+    request.app[STATE_KEY].stats.reset()
+    return web.Response(body=b'{"reset":true}', content_type=JSON)
+
+
+async def _answer_key(request: web.Request) -> web.Response:
+    try:
+        mapping = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        mapping = None
+    if not isinstance(mapping, dict):
+        return web.Response(
+            status=400, body=b'{"error":"body must be a JSON object {question: gold}"}', content_type=JSON
+        )
+    request.app[STATE_KEY].set_answer_key(mapping)
+    return web.Response(body=orjson.dumps({"keys": len(mapping)}), content_type=JSON)
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.Response(body=b'{"ok":true}', content_type=JSON)
+
+
+def build_app(state: SimulatorState) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[STATE_KEY] = state
+    app.router.add_post("/v1", handle_runware)
+    app.router.add_post("/v1/", handle_runware)
+    app.router.add_post("/v1/chat/completions", handle_chat)
+    app.router.add_get("/v1/models", handle_models)
+    app.router.add_get("/stats", _stats)
+    app.router.add_post("/stats/reset", _reset)
+    app.router.add_post("/answer-key", _answer_key)
+    app.router.add_get("/health", _health)
+    return app
+
+
+class RunningSimulator:
+    """A simulator serving on `base_url`; Runware clients use `runware_url`, OpenAI clients `openai_base_url`."""
+
+    def __init__(self, state: SimulatorState, host: str, port: int) -> None:
+        self.state = state
+        self.host = host
+        self.port = port
+        self.base_url = f"http://{host}:{port}"
+        self.runware_url = self.base_url + "/v1"
+        self.openai_base_url = self.base_url + "/v1"
+
+    async def stats(self) -> dict[str, Any]:
+        return self.state.stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self.state.stats.reset()
+
+    def set_answer_key(self, mapping: Mapping[str, Any] | str | Path | AnswerKey) -> None:
+        """Gold answers by question text (or a JSON/JSONL file of them) for data sets being run."""
+        self.state.set_answer_key(mapping)
+
+
+@asynccontextmanager
+async def serve_simulator(options: SimulatorOptions | None = None) -> AsyncIterator[RunningSimulator]:
+    """Serve in the current event loop until the block exits; hanging requests are cancelled then."""
+    options = options or SimulatorOptions()
+    state = SimulatorState(options)
+    runner = web.AppRunner(build_app(state), access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, options.host, options.port)
+        await site.start()
+        address = runner.addresses[0]
+        yield RunningSimulator(state, options.host, int(address[1]))
+    finally:
+        await state.close()
+        await runner.cleanup()
