@@ -211,7 +211,9 @@ def validation_errors(
         dotted = _dotted(loc)
         file: str = doc.file
         line = doc.line(loc)
-        if any(dotted == o or dotted.startswith(o + ".") for o in overridden):
+        inside = any(dotted == o or dotted.startswith(o + ".") for o in overridden)
+        created = dotted and loc not in doc.lines and any(o.startswith(dotted + ".") for o in overridden)
+        if inside or created:
             file, line = OVERRIDE_FILE, None
         kind = error["type"]
         allowed: list[str] | str | None = None

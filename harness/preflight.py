@@ -174,9 +174,10 @@ def check_settings(
                     f"{did_you_mean(name, known)}"
                 )
             else:
+                where = f"cell {cell.id}, " if origin.startswith("grid.") else ""
                 message = (
                     f"{violation.message.rstrip('.')}; got {values.get(name)!r} "
-                    f"(cell {cell.id}, target {res.target}, card {card.name})"
+                    f"({where}target {res.target}, card {card.name})"
                 )
             errors[key] = ConfigError(
                 message, file=file, field=origin, line=line, allowed=_allowed_text(violation)
