@@ -79,7 +79,7 @@ class AdaptiveLimit:
 
     def on_rate_limited(self, sent_at: float) -> None:
         """A 429 for a request sent at `sent_at` (run clock)."""
-        if not self.adaptive or sent_at < self._last_decrease_at:
+        if not self.adaptive or sent_at <= self._last_decrease_at:
             return
         self._clean = 0
         self._last_decrease_at = self._clock()
