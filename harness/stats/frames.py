@@ -29,6 +29,15 @@ METRIC_DEFINITIONS: dict[str, str] = {
     "dispatch_lag_s": "first_sent - scheduled: scheduler lag before the first attempt",
     "retry_s": "sent - first_sent: time spent on failed attempts and back-off",
     "cost_per_correct_usd": "total cost of the cell / number of correct results",
+    "per_trial_usd": "total cost of the cell / its trials (failed ones included); a task with N results is one trial",
+    "per_trial_tokens": "total tokens of the cell / its trials that reported usage",
+    "cost_total_usd": "service-reported cost where present, else the price-table estimate, summed over trials",
+    "cost_mismatch": "service total differs from the price-table total by more than the tolerance (default 5%), "
+    "over trials priced both ways",
+    "pass@k": "unbiased estimator 1 - C(n-c, k) / C(n, k) per item, averaged over items",
+    "pass^k": "C(c, k) / C(n, k) per item (all k right), averaged over items",
+    "maj@k": "the majority extracted answer of an item's first k samples is right, averaged over items",
+    "diversity": "distinct extracted answers / k among an item's first k samples, averaged over items",
 }
 
 _TIMING_FIELDS = (

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stats_builders import make_record, make_score
 
 from harness.records import Record, Score
@@ -289,3 +291,35 @@ def test_scorers_in_suite_order_and_primary_first() -> None:
 def test_rejects_negative_tolerance() -> None:
     with pytest.raises(ValueError, match="cost_tolerance"):
         summarize([], [], manifest=None, cost_tolerance=-0.1)
+
+
+_costs = st.lists(
+    st.tuples(
+        st.sampled_from([0.0, 1.0]),
+        st.one_of(st.none(), st.floats(min_value=0, max_value=1, allow_nan=False)),
+        st.one_of(st.none(), st.floats(min_value=0, max_value=1, allow_nan=False)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_costs, _costs)
+def test_cost_is_additive_over_cells_and_runs(part_a: list[Any], part_b: list[Any]) -> None:
+    def records(part: list[Any], t: float) -> list[Record]:
+        return [
+            make_record(f"q{i}", {"temperature": t}, cost=svc, table_cost=tbl)
+            for i, (_, svc, tbl) in enumerate(part)
+        ]
+
+    rec_a, rec_b = records(part_a, 0.0), records(part_b, 1.0)
+    total_a = summarize(rec_a, [], manifest=None)["cost"]["total_usd"]
+    total_b = summarize(rec_b, [], manifest=None)["cost"]["total_usd"]
+    both = summarize(rec_a + rec_b, [], manifest=None)
+    assert both["cost"]["total_usd"] == pytest.approx(total_a + total_b, abs=1e-12)
+    assert both["cost"]["total_usd"] == pytest.approx(
+        sum(c["cost"]["total_usd"] for c in both["cells"]), abs=1e-12
+    )
+    expected = sum(svc if svc is not None else (tbl or 0.0) for _, svc, tbl in part_a + part_b)
+    assert both["cost"]["total_usd"] == pytest.approx(expected, abs=1e-12)
