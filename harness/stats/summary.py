@@ -213,8 +213,8 @@ def _cell_block(
             "by_kind": dict(sorted(kinds.items())),
             "retries": int(rec["retries"].sum()),
             "truncations": int(rec["n_truncated"].sum()),
-            "rate_limit_wait_s": float(rec["rate_limit_wait_s"].astype(np.float64).sum()),
-            "retry_wait_s": float(rec["retry_wait_s"].astype(np.float64).sum()),
+            "rate_limit_wait_s": float(np.sort(rec["rate_limit_wait_s"].astype(np.float64)).sum()),
+            "retry_wait_s": float(np.sort(rec["retry_wait_s"].astype(np.float64)).sum()),
         },
     }
 
