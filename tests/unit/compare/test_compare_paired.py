@@ -9,7 +9,7 @@ from compare_builders import CellSpec, ones_then_zeros, write_run
 
 from harness.compare import IncompatibleRunsError, compare_runs, gated_metrics
 from harness.config import GateConfig
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 
 N = 200
 
@@ -225,7 +225,7 @@ def test_current_must_be_a_run_directory(tmp_path: Path) -> None:
 
 def test_missing_baseline_path_is_a_usage_error(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run", {"a": CellSpec([1, 0])})
-    with pytest.raises(Exception, match="no such run directory or summary file") as info:
+    with pytest.raises(HarnessError, match="no such run directory or summary file") as info:
         compare_runs(run, tmp_path / "nope")
     assert getattr(info.value, "exit_code", None) == 2
 
@@ -262,3 +262,19 @@ def test_to_dict_has_the_documented_shape(tmp_path: Path) -> None:
         "verdict",
     }
     assert set(data["flips"][0]) >= {"baseline_answer", "current_answer", "reference", "direction"}
+
+
+def test_millisecond_latency_changes_are_noise_not_regressions(tmp_path: Path) -> None:
+    values = ones_then_zeros(N, 160)
+    fast = [0.010 + (i % 10) / 1000 for i in range(N)]
+    b, c = _pair(
+        tmp_path,
+        {"a": CellSpec(values, latency_s=fast)},
+        {"a": CellSpec(values, latency_s=[2 * x for x in fast])},
+    )
+    p50 = _check(compare_runs(c, b), "a", "p50_latency_s")
+    assert p50.estimate == pytest.approx(2.0)
+    assert p50.ci_low is not None
+    assert p50.ci_low > 1.2
+    assert p50.verdict == "pass"
+    assert "noise floor" in p50.message
