@@ -81,7 +81,8 @@ class RunwareProvider:
             raise ConfigError("an endpoint URL is required", field=f"targets.{target.name}.endpoint")
         self.name = target.name
         self.delivery: str = target.delivery
-        self.max_batch = target.batch_size
+        # Stream replies are one SSE body per request: Runware (and the simulator) take one task per stream.
+        self.max_batch = 1 if target.delivery == "stream" else target.batch_size
         self._target = target
         self._url = target.endpoint
         self._clock = clock
@@ -92,6 +93,9 @@ class RunwareProvider:
         self._headers = {"Content-Type": "application/json"}
         if self._secret:
             self._headers["Authorization"] = f"Bearer {self._secret}"
+        elif target.provider == "simulator":
+            # The embedded simulator accepts any non-empty key unless it was started with one.
+            self._headers["Authorization"] = "Bearer simulator"
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
 
     def __repr__(self) -> str:
