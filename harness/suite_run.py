@@ -254,8 +254,9 @@ def _finish(prepared: PreparedRun, run_dir: Path, result: SuiteRunResult) -> Sui
     return result
 
 
-def execute(prepared: PreparedRun, options: RunOptions, *, out: TextIO = sys.stdout) -> SuiteRunResult:
+def execute(prepared: PreparedRun, options: RunOptions, *, out: TextIO | None = None) -> SuiteRunResult:
     """Send a prepared plan (or print it on --dry-run) and build every derived output."""
+    out = out or sys.stdout
     if options.dry_run:
         estimate = estimate_prepared(prepared)
         print(format_plan(prepared, estimate), file=out)
@@ -311,7 +312,7 @@ def run_suite(
     source: SuiteSource,
     options: RunOptions,
     *,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> SuiteRunResult:
     """Validate (exit 2 and nothing sent on any problem), plan, run and report one suite."""
