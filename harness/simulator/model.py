@@ -32,7 +32,7 @@ from harness.simulator.writing import (
     reasoning_text,
     write_answer,
 )
-from harness.tokens import count_tokens, split_tokens
+from harness.tokens import count_tokens, count_tokens_by_line, split_tokens
 
 _NOT_SAMPLING = ("maxTokens", "stopSequences")
 _FLIPS = {"yes": "no", "no": "yes", "true": "false", "false": "true"}
@@ -245,8 +245,8 @@ class SimulatedModel:
         cuts = [i for i in (text.find(s) for s in stops) if i >= 0]
         if cuts:
             text = text[: min(cuts)]
-        thinking_tokens = count_tokens(reasoning) if reasoning else 0
-        text_tokens = count_tokens(text) if text else 0
+        thinking_tokens = count_tokens_by_line(reasoning) if reasoning else 0
+        text_tokens = count_tokens_by_line(text) if text else 0
         budget = prompt.settings.get("maxTokens")
         if budget is not None and thinking_tokens + text_tokens > budget:
             finish = "length"

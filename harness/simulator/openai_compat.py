@@ -18,8 +18,8 @@ from aiohttp import web
 from harness.capability import ModelCard, validate_settings
 from harness.simulator.model import Generation, Prompt
 from harness.simulator.options import STATE_KEY, SimulatorState
+from harness.simulator.runware import stream_pieces
 from harness.simulator.transport import EARLY_FAULTS, JSON, SSEWriter, early_fault, openai_error, send_json
-from harness.tokens import split_tokens
 
 # OpenAI body field -> the harness's (Runware) setting name.
 _FIELDS = {
@@ -249,7 +249,6 @@ async def _stream(
     latency = state.latency
     writer = SSEWriter(request, fault, latency.ping_s)
     chunk = {**head, "object": "chat.completion.chunk"}
-    size = 1 if latency.enabled else state.options.stream_chunk_tokens
     try:
         await writer.open()
         loop = asyncio.get_running_loop()
@@ -262,9 +261,8 @@ async def _stream(
                     ],
                 }
             )
-            deltas = [("reasoning_content", p) for p in _group(g.reasoning, size)] + [
-                ("content", p) for p in _group(g.text, size)
-            ]
+            deltas = [("reasoning_content", p) for p in stream_pieces(g.reasoning, latency.enabled)]
+            deltas += [("content", p) for p in stream_pieces(g.text, latency.enabled)]
             if latency.enabled:
                 await writer.wait(latency.ttft(g.prompt_tokens, g.u_ttft) if i == 0 else 0.0)
                 gap, start = latency.token_gap(g.u_tps), loop.time()
@@ -290,10 +288,3 @@ async def _stream(
     if delivered:
         _bill(state, head["model"], gens)
     return writer.response
-
-
-def _group(text: str, size: int) -> list[str]:
-    if not text:
-        return []
-    pieces = split_tokens(text)
-    return list(pieces) if size == 1 else ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]

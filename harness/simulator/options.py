@@ -43,7 +43,6 @@ class SimulatorOptions:
     retention_s: float = 600.0  # how long async results and used taskUUIDs are kept
     webhook_retries: int = 3
     webhook_backoff_s: float = 0.5  # doubles per retry
-    stream_chunk_tokens: int = 16  # tokens per SSE event when latency is off
 
 
 @dataclass(slots=True)
@@ -80,9 +79,9 @@ class SimulatorState:
         self._cards: dict[str, ModelCard | None] = {}
         self._defaults: dict[str, dict[str, Any]] = {}
         self._http: Any = None
-        if options.webhook_retries < 0 or options.retention_s <= 0 or options.stream_chunk_tokens < 1:
+        if options.webhook_retries < 0 or options.retention_s <= 0:
             raise ConfigError(
-                "webhook_retries >= 0, retention_s > 0 and stream_chunk_tokens >= 1 are required",
+                "webhook_retries >= 0 and retention_s > 0 are required",
                 field="simulator",
             )
 

@@ -390,11 +390,10 @@ async def _stream(
     writer = SSEWriter(request, fault, latency.ping_s)
     base = {"taskType": "textInference", "taskUUID": job.task_uuid}
     deltas: list[dict[str, Any]] = [
-        {**base, "delta": {"reasoningContent": p}} for p in _chunks(gen.reasoning, state, latency.enabled)
+        {**base, "delta": {"reasoningContent": p}} for p in stream_pieces(gen.reasoning, latency.enabled)
     ]
     deltas += [
-        {**base, "delta": {"text": p}, "finishReason": None}
-        for p in _chunks(gen.text, state, latency.enabled)
+        {**base, "delta": {"text": p}, "finishReason": None} for p in stream_pieces(gen.text, latency.enabled)
     ]
     final: dict[str, Any] = {**base, "delta": {}, "finishReason": gen.finish_reason}
     if job.usage:
@@ -426,11 +425,9 @@ async def _stream(
     return writer.response
 
 
-def _chunks(text: str, state: SimulatorState, per_token: bool) -> list[str]:
-    if not text:
-        return []
-    pieces = split_tokens(text)
-    if per_token:
-        return list(pieces)
-    size = state.options.stream_chunk_tokens
-    return ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
+def stream_pieces(text: str, per_token: bool) -> list[str]:
+    """Deltas of a stream: one per token when latency is simulated, else one per line (cheaper)."""
+    lines = text.splitlines(keepends=True)
+    if not per_token:
+        return lines
+    return [piece for line in lines for piece in split_tokens(line)]

@@ -5,6 +5,7 @@ Owns lifecycle and the admin endpoints (GET /stats, POST /stats/reset, POST /ans
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from harness.simulator.openai_compat import handle_chat, handle_models
 from harness.simulator.options import STATE_KEY, SimulatorOptions, SimulatorState
 from harness.simulator.runware import handle_runware
 from harness.simulator.transport import JSON
+from harness.tokens import count_tokens
 
 
 async def _stats(request: web.Request) -> web.Response:
@@ -87,6 +89,7 @@ async def serve_simulator(options: SimulatorOptions | None = None) -> AsyncItera
     """Serve in the current event loop until the block exits; hanging requests are cancelled then."""
     options = options or SimulatorOptions()
     state = SimulatorState(options)
+    await asyncio.get_running_loop().run_in_executor(None, count_tokens, "warm up")  # load the tokenizer now
     runner = web.AppRunner(build_app(state), access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
     await runner.setup()
     try:

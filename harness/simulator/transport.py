@@ -63,6 +63,14 @@ async def send_json(
     """Write `payload`; drop_stream sends half the declared body then cuts the connection, bad_json sends
     a complete but malformed body. Returns (response, delivered whole and well-formed)."""
     body = orjson.dumps(payload)
+    if fault is None:  # one write for headers and body
+        whole = web.Response(status=status, body=body, content_type=JSON)
+        try:
+            await whole.prepare(request)
+            await whole.write_eof()
+        except (ConnectionError, RuntimeError):
+            return whole, False
+        return whole, _alive(request)
     if fault == "bad_json":
         body = body[: max(1, len(body) // 2)]
     resp = web.StreamResponse(status=status, headers={"Content-Type": JSON})
@@ -77,7 +85,7 @@ async def send_json(
         await resp.write_eof()
     except (ConnectionError, RuntimeError):
         return resp, False
-    return resp, fault is None and _alive(request)
+    return resp, False
 
 
 def _cut(request: web.BaseRequest) -> None:
