@@ -119,8 +119,7 @@ def sweep_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
             how = "pooled over the other axes (Wilson 95% CI over results)"
         else:
             continue
-        points = points.dropna(subset=["mean"])
-        if points.empty:
+        if points.empty or (points := points.dropna(subset=["mean"])).empty:
             continue
         svg = figures.metric_by_axis(points, axis, by=by, metric=metric, ratio=ratio)
         out.append(
@@ -162,7 +161,7 @@ def _heatmaps(
 ) -> list[Figure]:
     import pandas as pd
 
-    if len(axes) < 2:
+    if len(axes) < 2 or not refs:
         return []
     out = []
     if len(axes) == 2:

@@ -119,7 +119,7 @@ def latency_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
                 caption="Adaptive concurrency: the in-flight limit shrinks on rate limits and grows back.",
             )
         )
-    intro = "" if out else "No trial finished successfully, so there is no latency to show."
+    intro = "" if len(ok) else "No trial finished successfully, so there is no latency to show."
     return Section(
         id="latency",
         title="Latency",
