@@ -246,3 +246,46 @@ def test_demo_command_prints_report_path(
     assert f"report: {tmp_path / 'demo' / 'report.html'}" in capsys.readouterr().out
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert len(summary["cells"]) == 12
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_and_prints_the_resume_command(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    write_rows(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: t\ndataset: {path: rows.jsonl, fields: {input: question, target: answer}}\nscorers: [numeric]\n"
+        "repeats: 20\nrun: {concurrency: 2}\n"
+    )
+    target = fast_sim_target(tmp_path, simulator={"latency": "ttft=0.2", "seed": 0})
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            str(tmp_path / "s.yaml"),
+            "--target",
+            str(target),
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (out / "records.jsonl").exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert f"--resume {out}" in err
+    done = read_jsonl(out / "records.jsonl")
+    assert 0 < len(done) < 140
