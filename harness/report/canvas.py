@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-# Okabe-Ito first (colour-blind safe), then tab10's remaining hues.
+# Okabe-Ito first (colour-blind safe; its black swapped for wine, visible on a dark page), then tab10's.
 PALETTE = (
     "#0072B2",
     "#E69F00",

@@ -68,6 +68,7 @@ def comparison_section(comparison: Mapping[str, Any], refs: Sequence[CellRef]) -
                 TableCell(
                     text=f"{ref.tag + ' ' if ref else ''}{check.get('cell_id')}",
                     sort=str(check.get("cell_id")),
+                    breaks=True,
                     color=ref.color if ref else None,
                 ),
                 TableCell(text=metric),
@@ -101,6 +102,7 @@ def comparison_section(comparison: Mapping[str, Any], refs: Sequence[CellRef]) -
                     TableCell(
                         text=f"{ref.tag + ' ' if ref else ''}{flip.get('cell_id')}",
                         sort=str(flip.get("cell_id")),
+                        breaks=True,
                         color=ref.color if ref else None,
                     ),
                     TableCell(text=str(flip.get("item_id")), sort=str(flip.get("item_id"))),

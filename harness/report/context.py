@@ -20,6 +20,7 @@ class TableCell(_Model):
     color: str | None = None  # a swatch before the text: the cell's colour in every figure
     cls: str | None = None  # "pass" | "fail" | "warn" | "muted"
     title: str | None = None  # hover text, e.g. the full cell id
+    breaks: bool = False  # a cell id: allow line breaks after its commas
 
 
 class Table(_Model):

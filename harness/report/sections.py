@@ -191,7 +191,7 @@ def build_verdict(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> Verdic
             [
                 cell(_rule_text(result)),
                 cell(str(result.get("scope") or DASH)),
-                cell(where, color=ref.color if ref else None),
+                cell(where, color=ref.color if ref else None, breaks=True),
                 cell(
                     fmt_metric(str(result.get("metric")), observed), observed if is_number(observed) else None
                 ),
@@ -233,7 +233,7 @@ def cell_table(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> Table:
         d = ref.data
         row = [
             tag_cell(ref),
-            cell(ref.cell_id or ref.label, ref.cell_id, title=ref.label),
+            cell(ref.cell_id or ref.label, ref.cell_id, title=ref.label, breaks=True),
             cell(fmt_int(dig(d, "n_trials")), known(num(d, "n_trials"))),
         ]
         for name in metrics:

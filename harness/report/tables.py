@@ -185,10 +185,16 @@ def pairwise_table(summary: Mapping[str, Any], refs: Sequence[CellRef], *, limit
         rows.append(
             [
                 cell(
-                    f"{a.tag if a else ''} {comp.get('a')}", str(comp.get("a")), color=a.color if a else None
+                    f"{a.tag if a else ''} {comp.get('a')}",
+                    str(comp.get("a")),
+                    color=a.color if a else None,
+                    breaks=True,
                 ),
                 cell(
-                    f"{b.tag if b else ''} {comp.get('b')}", str(comp.get("b")), color=b.color if b else None
+                    f"{b.tag if b else ''} {comp.get('b')}",
+                    str(comp.get("b")),
+                    color=b.color if b else None,
+                    breaks=True,
                 ),
                 cell(metric),
                 cell(fmt_int(comp.get("n_pairs")), num(comp, "n_pairs")),
