@@ -72,7 +72,7 @@ class AnswerKey:
 
 
 def load_answer_key(source: str | Path | Mapping[str, Any] | AnswerKey | None) -> AnswerKey:
-    """From a mapping, a JSON object {question: gold}, a JSON list or JSONL of {question, answer} rows."""
+    """From a mapping, a .json object {question: gold} or list of rows, or .jsonl rows {question, answer}."""
     if isinstance(source, AnswerKey):
         return source
     if source is None:
@@ -86,14 +86,17 @@ def load_answer_key(source: str | Path | Mapping[str, Any] | AnswerKey | None) -
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read answer key: {exc}", file=str(path)) from exc
-    rows: list[Any]
-    try:
-        parsed = orjson.loads(text)
+    rows: list[Any] = []
+    if path.suffix != ".jsonl":
+        try:
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            parsed = None
         if isinstance(parsed, dict):
             return AnswerKey(parsed)
-        rows = parsed if isinstance(parsed, list) else [parsed]
-    except orjson.JSONDecodeError:
-        rows = []
+        if isinstance(parsed, list):
+            rows = parsed
+    if not rows:
         for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
