@@ -16,9 +16,9 @@ import orjson
 from aiohttp import web
 
 from harness.capability import ModelCard, validate_settings
+from harness.simulator.items import stream_pieces
 from harness.simulator.model import Generation, Prompt
 from harness.simulator.options import STATE_KEY, SimulatorState
-from harness.simulator.runware import stream_pieces
 from harness.simulator.transport import EARLY_FAULTS, JSON, SSEWriter, early_fault, openai_error, send_json
 
 # OpenAI body field -> the harness's (Runware) setting name.

@@ -15,57 +15,13 @@ import orjson
 from aiohttp import web
 
 from harness.capability import validate_task
-from harness.config import PriceConfig
+from harness.simulator.items import result_item, stream_pieces, usage_dict
 from harness.simulator.model import Generation, Prompt
 from harness.simulator.options import STATE_KEY, AsyncTask, SimulatorState
 from harness.simulator.transport import EARLY_FAULTS, JSON, SSEWriter, early_fault, runware_error, send_json
-from harness.tokens import split_tokens
 
 log = logging.getLogger("harness.simulator")
 _TASK_TYPES = ["authentication", "textInference", "getResponse", "ping"]
-
-
-def usage_dict(gen: Generation, prices: PriceConfig, include_cost: bool) -> dict[str, Any]:
-    usage: dict[str, Any] = {
-        "promptTokens": gen.prompt_tokens,
-        "completionTokens": gen.completion_tokens,
-        "totalTokens": gen.prompt_tokens + gen.completion_tokens,
-        "thinkingTokens": gen.thinking_tokens,
-        "completionTokensDetails": {"reasoningTokens": gen.thinking_tokens},
-    }
-    if include_cost:
-        prompt_cost = round(gen.prompt_tokens * prices.prompt_per_mtok / 1_000_000, 12)
-        usage["costBreakdown"] = {
-            "total": gen.cost_usd,
-            "tokens": {
-                "prompt": {"billableTokens": gen.prompt_tokens, "cost": prompt_cost},
-                "completion": {
-                    "billableTokens": gen.completion_tokens,
-                    "textTokens": gen.completion_tokens - gen.thinking_tokens,
-                    "reasoningTokens": gen.thinking_tokens,
-                    "cost": round(gen.cost_usd - prompt_cost, 12),
-                },
-            },
-        }
-    return usage
-
-
-def result_item(
-    task_uuid: str, gen: Generation, prices: PriceConfig, usage: bool, cost: bool, status: str | None = None
-) -> dict[str, Any]:
-    item: dict[str, Any] = {"taskType": "textInference", "taskUUID": task_uuid}
-    if status is not None:
-        item["status"] = status
-    item["text"] = gen.text
-    item["finishReason"] = gen.finish_reason
-    item["seed"] = gen.seed
-    if gen.reasoning:
-        item["reasoningContent"] = [gen.reasoning]
-    if cost:
-        item["cost"] = gen.cost_usd
-    if usage:
-        item["usage"] = usage_dict(gen, prices, cost)
-    return item
 
 
 @dataclass(slots=True)
@@ -423,11 +379,3 @@ async def _stream(
         state.stats.bill(gen)
         state.stats.successful_tasks += 1
     return writer.response
-
-
-def stream_pieces(text: str, per_token: bool) -> list[str]:
-    """Deltas of a stream: one per token when latency is simulated, else one per line (cheaper)."""
-    lines = text.splitlines(keepends=True)
-    if not per_token:
-        return lines
-    return [piece for line in lines for piece in split_tokens(line)]
