@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from harness.config import PriceConfig
 from harness.errors import ProviderError, RateLimitedError
+from harness.pricing import cost_usd
 from harness.providers import Provider, TaskOutcome
 from harness.records import ErrorInfo, Record, Timing, Trial, Usage
 from harness.runner.ratelimit import AdaptiveLimit
@@ -67,7 +68,7 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
         finally:
             lane.limiter.release()
         now = lane.now()
-        retry: list[tuple[Trial, ProviderError]] = []
+        retry: list[tuple[Trial, ProviderError, TaskOutcome | None]] = []
         for index, trial in enumerate(pending):
             state = states[trial.key]
             state.attempts += 1
@@ -83,19 +84,18 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
                 continue
             if isinstance(error, RateLimitedError):
                 lane.limiter.on_rate_limited(sent)
-            retry.append((trial, error))
+            retry.append((trial, error, outcome))
         if not retry:
             return
         # One wait for the whole request: the longest any of its failed trials asks for.
         wait, error0 = max(
-            ((lane.policy.backoff_s(states[t.key].attempts, e, lane.rng), e) for t, e in retry),
+            ((lane.policy.backoff_s(states[t.key].attempts, e, lane.rng), e) for t, e, _ in retry),
             key=lambda pair: pair[0],
         )
         elapsed = now - started
         again: list[Trial] = []
-        for trial, error in retry:
+        for trial, error, outcome in retry:
             state = states[trial.key]
-            outcome = _outcome_for(outcomes, pending, trial)
             if lane.stopping():
                 continue  # abandoned: re-sent on resume
             if lane.policy.should_retry(state.attempts, error, elapsed_s=elapsed, wait_s=wait):
@@ -116,22 +116,9 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
         pending = again
 
 
-def _outcome_for(
-    outcomes: list[TaskOutcome] | None, pending: Sequence[Trial], trial: Trial
-) -> TaskOutcome | None:
-    if outcomes is None:
-        return None
-    for index, candidate in enumerate(pending):
-        if candidate is trial:
-            return outcomes[index]
-    return None
-
-
 def _price(lane: Lane, usage: Usage | None) -> float | None:
     if lane.prices is None or usage is None:
         return None
-    from harness.pricing import cost_usd
-
     completion = max(usage.completion_tokens, 0)
     return cost_usd(
         lane.prices,
