@@ -18,7 +18,9 @@ from harness.report.rundata import RunFiles, frame_rows
 
 DEFAULT_MAX_ITEMS = 50
 # Characters of model text (answers and reasoning together) the drill-down may hold in all.
-TEXT_BUDGET_CHARS = 6_000_000
+TEXT_BUDGET_CHARS = 5_000_000
+# Results (answers) the drill-down may show in all: each costs ~700 bytes of markup besides its text.
+MAX_RESULTS = 5_000
 MIN_TEXT_CHARS = 400
 MAX_TEXT_CHARS = 8_000
 _WRONG = ("wrong", "no_answer", "truncated")
@@ -98,10 +100,22 @@ def _prompt(record: Mapping[str, Any]) -> str | None:
     return "\n\n".join(parts) if parts else None
 
 
+def _within_result_budget(files: RunFiles, chosen: list[str]) -> tuple[list[str], bool]:
+    """The leading items of `chosen` whose results fit MAX_RESULTS (at least one item), and whether any were cut."""
+    per_item = files.records.assign(n=files.records["n_results"].clip(lower=1)).groupby("item_id")["n"].sum()
+    total = 0
+    for index, item_id in enumerate(chosen):
+        total += int(per_item.get(item_id, 1))
+        if total > MAX_RESULTS and index > 0:
+            return chosen[:index], True
+    return chosen, False
+
+
 def items_section(files: RunFiles, refs: Sequence[CellRef], *, max_items: int | None = None) -> ItemsSection:
     limit = max_items_of(files.manifest, max_items)
     flags = item_flags(files)
     chosen = select_items(flags, limit)
+    chosen, capped = _within_result_budget(files, chosen)
     order = {r.cell_id: i for i, r in enumerate(refs)}
     by_cell = {r.cell_id: r for r in refs}
     records = files.records[files.records["item_id"].isin(set(chosen))]
@@ -202,6 +216,10 @@ def items_section(files: RunFiles, refs: Sequence[CellRef], *, max_items: int | 
             )
         )
     notes = []
+    if capped:
+        notes.append(
+            f"Only {len(items)} items fit the drill-down's budget of {MAX_RESULTS:,} results; the rest are left out to keep this file small."
+        )
     if items and all(i.prompt is None for i in items):
         notes.append(
             "records.jsonl does not store prompts, so the drill-down shows each item's gold answer and results only."

@@ -218,14 +218,12 @@ def cell_table(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> Table:
     metrics = metric_names(summary, refs)
     columns = ["#", "cell", "trials", *(f"{m} [95% CI]" for m in metrics[:1]), *metrics[1:]]
     columns += [
-        "p50 latency",
-        "p95 latency",
-        "p50 TTFT",
-        "tokens / trial (in · out)",
+        "latency p50 · p95",
+        "TTFT p50",
+        "tokens in · out",
         "cost",
         "cost / correct",
-        "errors",
-        "truncated",
+        "errors · truncated",
     ]
     numeric = [True, False] + [True] * (len(columns) - 2)
     rows = []
@@ -242,22 +240,34 @@ def cell_table(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> Table:
             row.append(
                 cell(fmt_stat(name, s), mean, title=f"n={dig(s, 'n')} ({dig(s, 'method')})" if s else None)
             )
-        for path in (("latency", "e2e_s", "p50"), ("latency", "e2e_s", "p95"), ("latency", "ttft_s", "p50")):
-            value = num(d, *path)
-            row.append(cell(fmt_seconds(value), value))
+        p50, p95 = num(d, "latency", "e2e_s", "p50"), num(d, "latency", "e2e_s", "p95")
+        row.append(cell(f"{fmt_seconds(p50)} · {fmt_seconds(p95)}", p95, title="sorted by p95"))
+        ttft = num(d, "latency", "ttft_s", "p50")
+        row.append(cell(fmt_seconds(ttft), ttft))
         prompt, completion = num(d, "tokens", "per_trial_prompt"), num(d, "tokens", "per_trial_completion")
-        row.append(cell(f"{fmt_tokens(prompt)} · {fmt_tokens(completion)}", completion))
+        row.append(
+            cell(
+                f"{fmt_tokens(prompt)} · {fmt_tokens(completion)}",
+                completion,
+                title="per trial; sorted by output",
+            )
+        )
         for key in ("total_usd", "per_correct_usd"):
             value = num(d, "cost", key)
             row.append(cell(fmt_usd(value), value))
         errors, truncations = num(d, "errors", "count"), num(d, "errors", "truncations")
-        row.append(cell(fmt_int(errors), errors, cls="fail" if errors else None))
-        row.append(cell(fmt_int(truncations), truncations, cls="warn" if truncations else None))
+        row.append(
+            cell(
+                f"{fmt_int(errors)} · {fmt_int(truncations)}",
+                errors,
+                cls="fail" if errors else ("warn" if truncations else None),
+            )
+        )
         rows.append(row)
     return Table(
         id="cells",
         columns=columns,
         numeric=numeric,
         rows=rows,
-        caption="Click a column header to sort. Latency is end-to-end (request sent to last byte).",
+        caption="Click a column header to sort. Latency is end-to-end (request sent to last byte); tokens are per trial.",
     )

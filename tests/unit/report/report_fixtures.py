@@ -163,7 +163,7 @@ def write_run(
     thresholds: bool = True,
     with_summary: bool = True,
 ) -> dict[str, Any]:
-    """Write a complete run directory; returns the summary it wrote (or would have written)."""
+    """Write a complete run directory; returns the summary it wrote ({} with with_summary=False)."""
     axes = (
         axes
         if axes is not None
@@ -340,9 +340,10 @@ def write_run(
         "wall_time_s": 90.0,
     }
     (run_dir / "manifest.json").write_bytes(orjson.dumps(manifest))
+    if not with_summary:
+        return {}
     summary = build_summary(records, scores, axes, cells, thresholds=thresholds)
-    if with_summary:
-        (run_dir / "summary.json").write_bytes(orjson.dumps(summary))
+    (run_dir / "summary.json").write_bytes(orjson.dumps(summary))
     return summary
 
 

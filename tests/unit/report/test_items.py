@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from report_fixtures import write_run
 
 from harness.report import items
@@ -75,3 +76,15 @@ def test_failed_trials_show_their_error(tmp_path: Path) -> None:
     assert errors
     assert all(r.error.startswith(("timeout: upstream said", "server: upstream said")) for r in errors)
     assert all(r.outcome == "error" for r in errors)
+
+
+def test_the_result_budget_caps_items_before_max_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_run(tmp_path, axes={"temperature": [0.0, 0.6, 1.0]}, n_items=6, max_items=6)
+    monkeypatch.setattr(items, "MAX_RESULTS", 7)
+    files = load_run_files(tmp_path)
+    section = items.items_section(files, cell_refs(files.summary))
+    assert len(section.items) == 2  # 3 results per item: 2 items fit in 7
+    assert section.left_out == 4
+    assert any("budget of 7 results" in n for n in section.notes)
