@@ -5,6 +5,7 @@ harness.compare, writes the requested outputs and returns the gate's exit code; 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -60,7 +61,8 @@ def main(args: argparse.Namespace) -> int:
         if args.markdown:
             write_markdown_error(str(exc), args.markdown)
         raise
-    print_comparison(comparison, Console(highlight=False))
+    # CI logs are not terminals: rich would wrap the table at 80 columns there.
+    print_comparison(comparison, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
     if args.junit:
         write_junit(comparison, args.junit)
     if args.markdown:

@@ -225,10 +225,10 @@ def _describe(check: Check, verdict: CheckVerdict) -> str:
         head += f", p={_p(check.p_value)}"
     head += ")"
     if verdict == "regression":
-        return f"{head}: the whole CI is below -{_pts(check.limit)} pts"
+        return f"{head}: the whole CI is below -{check.limit * 100:.1f} pts"
     if verdict == "improvement":
         return f"{head}: improved"
-    return f"{head}: within tolerance {_pts(check.limit)} pts"
+    return f"{head}: within tolerance -{check.limit * 100:.1f} pts"
 
 
 def _skipped(cell: str, metric: str, test: str, tol: float, why: str) -> Check:
