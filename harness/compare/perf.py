@@ -5,7 +5,7 @@ ratio whose whole CI lies above the configured ratio. Pure numbers in, Checks ou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness.compare.load import RunSide, TrialRow
@@ -27,12 +27,14 @@ MIN_SAMPLES = 5
 # adds tens of milliseconds), not the service: it is never a regression, whatever its ratio.
 LATENCY_NOISE_FLOOR_S = 0.05
 
-# metric -> (kind, statistic over one side's samples, summary path used when a side has no samples)
-LATENCY_METRICS: dict[str, tuple[str, float]] = {
+# metric -> (sample source, quantile; None = the mean)
+SOURCES: dict[str, tuple[str, float | None]] = {
     "p50_latency_s": ("e2e_s", 0.50),
     "p95_latency_s": ("e2e_s", 0.95),
+    "p50_ttft_s": ("ttft_s", 0.50),
+    "p95_ttft_s": ("ttft_s", 0.95),
+    "cost_per_trial_usd": ("cost", None),
 }
-TTFT_METRICS: dict[str, tuple[str, float]] = {"p50_ttft_s": ("ttft_s", 0.50), "p95_ttft_s": ("ttft_s", 0.95)}
 COST_METRIC = "cost_per_trial_usd"
 PAIRED_TEST = "paired bootstrap ratio CI"
 UNPAIRED_TEST = "unpaired: bootstrap of current, baseline from its summary"
@@ -49,8 +51,12 @@ def ratio_for(gate: GateConfig, cell_id: str, metric: str, kind: CheckKind) -> f
 def perf_checks(
     baseline: RunSide, current: RunSide, cells: Sequence[str], metrics: Sequence[str], gate: GateConfig
 ) -> list[Check]:
-    """Ratio checks for every cell and perf metric; paired when both sides have trials."""
-    checks: list[Check] = []
+    """Ratio checks for every perf metric and cell (metric-major order); paired when both sides have
+    trials. Metrics of one sample source (p50 and p95 latency) share one set of resamples."""
+    groups: dict[str, list[str]] = {}
+    for metric in metrics:
+        groups.setdefault(SOURCES[metric][0], []).append(metric)
+    found: dict[tuple[str, str], Check] = {}
     if baseline.kind == "run":
         pairs: dict[str, list[tuple[TrialRow, TrialRow]]] = {cell: [] for cell in cells}
         for key in sorted(baseline.trials.keys() & current.trials.keys()):
@@ -58,102 +64,119 @@ def perf_checks(
             rb, rc = baseline.trials[key], current.trials[key]
             if rows is not None and rb.ok and rc.ok:
                 rows.append((rb, rc))
-        for metric in metrics:
-            checks.extend(_paired(pairs[cell], cell, metric, gate) for cell in cells)
+        for cell in cells:
+            for source, group in groups.items():
+                found.update(((c.metric, cell), c) for c in _paired(pairs[cell], cell, source, group, gate))
     else:
-        for metric in metrics:
-            checks.extend(_unpaired(baseline, current, cell, metric, gate) for cell in cells)
-    return checks
+        for cell in cells:
+            for source, group in groups.items():
+                found.update(
+                    ((c.metric, cell), c) for c in _unpaired(baseline, current, cell, source, group, gate)
+                )
+    return [found[(metric, cell)] for metric in metrics for cell in cells]
 
 
-def _sample(row: TrialRow, metric: str) -> float | None:
-    if metric == COST_METRIC:
+def _sample(row: TrialRow, source: str) -> float | None:
+    if source == "cost":
         return row.cost_usd
-    field = {**LATENCY_METRICS, **TTFT_METRICS}[metric][0]
-    return row.latency_s if field == "e2e_s" else row.ttft_s
+    return row.latency_s if source == "e2e_s" else row.ttft_s
 
 
 def _kind(metric: str) -> CheckKind:
     return "cost" if metric == COST_METRIC else "latency"
 
 
-def _statistic(metric: str) -> Callable[[FloatArray], FloatArray]:
-    """The statistic of each resample row (axis 1): a quantile for latency, the mean for cost."""
+def _stats(samples: FloatArray, metrics: Sequence[str]) -> FloatArray:
+    """Each metric's statistic over the last axis: shape (..., len(metrics))."""
     import numpy as np
 
-    if metric == COST_METRIC:
-        return lambda m: np.asarray(m.mean(axis=-1), dtype=np.float64)
-    q = {**LATENCY_METRICS, **TTFT_METRICS}[metric][1]
-    return lambda m: np.asarray(np.quantile(m, q, axis=-1), dtype=np.float64)
+    quantiles = [q for m in metrics if (q := SOURCES[m][1]) is not None]
+    if len(quantiles) < len(metrics):
+        return np.asarray(samples.mean(axis=-1), dtype=np.float64)[..., None]
+    return np.moveaxis(np.quantile(samples, quantiles, axis=-1), 0, -1)
 
 
-def _paired(pairs: Sequence[tuple[TrialRow, TrialRow]], cell: str, metric: str, gate: GateConfig) -> Check:
+def _paired(
+    pairs: Sequence[tuple[TrialRow, TrialRow]],
+    cell: str,
+    source: str,
+    metrics: Sequence[str],
+    gate: GateConfig,
+) -> list[Check]:
     import numpy as np
 
-    kind = _kind(metric)
-    limit = ratio_for(gate, cell, metric, kind)
     xs: list[float] = []
     ys: list[float] = []
     for rb, rc in pairs:
-        vb, vc = _sample(rb, metric), _sample(rc, metric)
+        vb, vc = _sample(rb, source), _sample(rc, source)
         if vb is not None and vc is not None:
             xs.append(vb)
             ys.append(vc)
     if len(xs) < MIN_SAMPLES:
-        return _skipped(cell, metric, kind, PAIRED_TEST, limit, f"{len(xs)} pairs with a {metric} sample")
+        return [_skipped(cell, m, PAIRED_TEST, gate, f"{len(xs)} pairs with a {m} sample") for m in metrics]
     base = np.asarray(xs, dtype=np.float64)
     cur = np.asarray(ys, dtype=np.float64)
-    stat = _statistic(metric)
-    b_point, c_point = float(stat(base)), float(stat(cur))
-    if b_point <= 0.0:
-        return _skipped(cell, metric, kind, PAIRED_TEST, limit, f"baseline {metric} is {b_point:g}: no ratio")
-    ratios = _bootstrap_ratio(base, cur, stat, paired=True)
-    return _verdict(cell, metric, kind, PAIRED_TEST, len(xs), b_point, c_point, ratios, limit)
+    b_points, c_points = _stats(base, metrics), _stats(cur, metrics)
+    ratios = _bootstrap_ratios(base, cur, metrics, b_fixed=None)
+    return [
+        _verdict(cell, m, PAIRED_TEST, len(xs), float(b_points[i]), float(c_points[i]), ratios[:, i], gate)
+        for i, m in enumerate(metrics)
+    ]
 
 
-def _unpaired(baseline: RunSide, current: RunSide, cell: str, metric: str, gate: GateConfig) -> Check:
+def _unpaired(
+    baseline: RunSide, current: RunSide, cell: str, source: str, metrics: Sequence[str], gate: GateConfig
+) -> list[Check]:
     import numpy as np
 
-    kind = _kind(metric)
-    limit = ratio_for(gate, cell, metric, kind)
-    b_point = _summary_value(baseline.summary_cell(cell), metric)
-    if b_point is None or b_point <= 0.0:
-        return _skipped(
-            cell, metric, kind, UNPAIRED_TEST, limit, f"no positive {metric} in the baseline summary"
-        )
     ys = [
         v
         for key, row in current.trials.items()
-        if key[0] == cell and row.ok and (v := _sample(row, metric)) is not None
+        if key[0] == cell and row.ok and (v := _sample(row, source)) is not None
     ]
-    if len(ys) < MIN_SAMPLES:
-        return _skipped(cell, metric, kind, UNPAIRED_TEST, limit, f"{len(ys)} current samples of {metric}")
-    cur = np.sort(np.asarray(ys, dtype=np.float64))
-    stat = _statistic(metric)
-    ratios = _bootstrap_ratio(np.full(1, b_point), cur, stat, paired=False)
-    return _verdict(cell, metric, kind, UNPAIRED_TEST, len(ys), b_point, float(stat(cur)), ratios, limit)
+    b_values = [_summary_value(baseline.summary_cell(cell), m) for m in metrics]
+    checks: dict[str, Check] = {}
+    usable = [m for m, b in zip(metrics, b_values, strict=True) if b is not None and b > 0.0]
+    for m, b in zip(metrics, b_values, strict=True):
+        if m not in usable:
+            checks[m] = _skipped(
+                cell, m, UNPAIRED_TEST, gate, f"no positive {m} in the baseline summary ({b})"
+            )
+        elif len(ys) < MIN_SAMPLES:
+            checks[m] = _skipped(cell, m, UNPAIRED_TEST, gate, f"{len(ys)} current samples of {m}")
+    if usable and len(ys) >= MIN_SAMPLES:
+        cur = np.sort(np.asarray(ys, dtype=np.float64))
+        fixed = np.asarray([b for b in b_values if b is not None and b > 0.0], dtype=np.float64)
+        c_points = _stats(cur, usable)
+        ratios = _bootstrap_ratios(fixed, cur, usable, b_fixed=fixed)
+        for i, m in enumerate(usable):
+            checks[m] = _verdict(
+                cell, m, UNPAIRED_TEST, len(ys), float(fixed[i]), float(c_points[i]), ratios[:, i], gate
+            )
+    return [checks[m] for m in metrics]
 
 
-def _bootstrap_ratio(
-    base: FloatArray, cur: FloatArray, stat: Callable[[FloatArray], FloatArray], *, paired: bool
+def _bootstrap_ratios(
+    base: FloatArray, cur: FloatArray, metrics: Sequence[str], *, b_fixed: FloatArray | None
 ) -> FloatArray:
-    """Bootstrap distribution of stat(current) / stat(baseline).
+    """Bootstrap distribution of stat(current) / stat(baseline), shape (RESAMPLES, len(metrics)).
 
-    Paired: the same resampled pair indices on both sides, so per-item effects (long prompts are slow
-    on both) cancel. Unpaired: only the current side is resampled; the baseline is taken as exact.
+    Paired (b_fixed None): the same resampled pair indices on both sides, so per-item effects (long
+    prompts are slow on both) cancel. Unpaired: only the current side is resampled; the baseline's
+    statistics `b_fixed` are taken as exact.
     """
     import numpy as np
 
     rng = np.random.default_rng(SEED)
     n = cur.size
     rows = max(1, _CHUNK_CELLS // n)
-    out = np.empty(RESAMPLES, dtype=np.float64)
-    b_fixed = float(stat(base)) if not paired else 0.0
+    width = 1 if any(SOURCES[m][1] is None for m in metrics) else len(metrics)
+    out = np.empty((RESAMPLES, width), dtype=np.float64)
     for start in range(0, RESAMPLES, rows):
         stop = min(RESAMPLES, start + rows)
         idx = rng.integers(0, n, size=(stop - start, n))
-        c_stat = stat(cur[idx])
-        b_stat = stat(base[idx]) if paired else np.full(stop - start, b_fixed)
+        c_stat = _stats(cur[idx], metrics)
+        b_stat = _stats(base[idx], metrics) if b_fixed is None else b_fixed[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):
             out[start:stop] = c_stat / b_stat
     return out
@@ -162,16 +185,19 @@ def _bootstrap_ratio(
 def _verdict(
     cell: str,
     metric: str,
-    kind: CheckKind,
     test: str,
     n: int,
     b_point: float,
     c_point: float,
     ratios: FloatArray,
-    limit: float,
+    gate: GateConfig,
 ) -> Check:
     import numpy as np
 
+    kind = _kind(metric)
+    limit = ratio_for(gate, cell, metric, kind)
+    if b_point <= 0.0:
+        return _skipped(cell, metric, test, gate, f"baseline {metric} is {b_point:g}: no ratio")
     finite = ratios[np.isfinite(ratios)]
     ratio = c_point / b_point
     low, high = (float(v) for v in np.quantile(finite, [0.025, 0.975])) if finite.size else (None, None)
@@ -202,15 +228,17 @@ def _verdict(
 def _summary_value(cell: Mapping[str, Any] | None, metric: str) -> float | None:
     if cell is None:
         return None
-    if metric == COST_METRIC:
+    source, q = SOURCES[metric]
+    if q is None:
         raw = (cell.get("cost") or {}).get("per_trial_usd")
     else:
-        field, q = {**LATENCY_METRICS, **TTFT_METRICS}[metric]
-        raw = ((cell.get("latency") or {}).get(field) or {}).get(f"p{round(q * 100)}")
+        raw = ((cell.get("latency") or {}).get(source) or {}).get(f"p{round(q * 100)}")
     return float(raw) if isinstance(raw, int | float) else None
 
 
-def _skipped(cell: str, metric: str, kind: CheckKind, test: str, limit: float, why: str) -> Check:
+def _skipped(cell: str, metric: str, test: str, gate: GateConfig, why: str) -> Check:
+    kind = _kind(metric)
+    limit = ratio_for(gate, cell, metric, kind)
     return Check(
         cell,
         metric,

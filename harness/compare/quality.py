@@ -157,9 +157,10 @@ def flips(baseline: RunSide, current: RunSide, cells: Sequence[str]) -> list[Fli
     if not scores_b or not scores_c or baseline.primary_scorer is None or current.primary_scorer is None:
         return []
     scores_b = [s for s in scores_b if s.scorer == baseline.primary_scorer]
-    scores_c = [
-        replace(s, scorer=baseline.primary_scorer) for s in scores_c if s.scorer == current.primary_scorer
-    ]
+    scores_c = [s for s in scores_c if s.scorer == current.primary_scorer]
+    if current.primary_scorer != baseline.primary_scorer:
+        # Same primary metric under another scorer name: flipped_items matches scorers by name.
+        scores_c = [replace(s, scorer=baseline.primary_scorer) for s in scores_c]
     frame = flipped_items(
         scores_b, scores_c, scorer=baseline.primary_scorer, on=("cell_id", "item_id", "repeat")
     )
