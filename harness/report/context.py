@@ -102,6 +102,7 @@ class ItemView(_Model):
 
 class ItemsSection(_Model):
     items: list[ItemView]
+    prompt_template: str | None  # the suite's prompt, when records carry no rendered prompt
     total: int
     left_out: int
     max_items: int

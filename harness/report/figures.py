@@ -250,6 +250,9 @@ def tradeoff(
     if ratio:
         percent_axis(ax)
     if x_money:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         usd_axis(ax, "x")
     ax.set_title(f"{metric} vs {x_label.split(' (')[0]}: up and left is better")
     return to_svg(fig, label=f"{metric} against {x_label}")

@@ -111,6 +111,26 @@ def _within_result_budget(files: RunFiles, chosen: list[str]) -> tuple[list[str]
     return chosen, False
 
 
+def prompt_template(manifest: Mapping[str, Any]) -> str | None:
+    """The suite's prompt templates (system, user or turns), as the suite file wrote them."""
+    suite = manifest.get("suite")
+    prompt = suite.get("prompt") if isinstance(suite, Mapping) else None
+    if not isinstance(prompt, Mapping):
+        return None
+    parts = []
+    if prompt.get("system"):
+        parts.append(f"[system]\n{prompt['system']}")
+    for turn in prompt.get("messages") or []:
+        if isinstance(turn, Mapping):
+            parts.append(f"[{turn.get('role', '?')}]\n{turn.get('content', '')}")
+    if not prompt.get("messages"):
+        parts.append(f"[user]\n{prompt.get('template') or '{{ input }}'}")
+    fewshot = prompt.get("fewshot")
+    if isinstance(fewshot, Mapping):
+        parts.insert(1 if prompt.get("system") else 0, f"[{fewshot.get('n')} few-shot examples]")
+    return "\n\n".join(parts)
+
+
 def items_section(files: RunFiles, refs: Sequence[CellRef], *, max_items: int | None = None) -> ItemsSection:
     limit = max_items_of(files.manifest, max_items)
     flags = item_flags(files)
@@ -215,7 +235,18 @@ def items_section(files: RunFiles, refs: Sequence[CellRef], *, max_items: int | 
                 results=shown,
             )
         )
+    template = None
     notes = []
+    if items and all(i.prompt is None for i in items):
+        template = prompt_template(files.manifest)
+        notes.append(
+            "records.jsonl does not store rendered prompts; "
+            + (
+                "the suite's prompt template is shown instead."
+                if template
+                else "the drill-down shows each item's gold answer and results."
+            )
+        )
     if capped:
         notes.append(
             f"Only {len(items)} items fit the drill-down's budget of {MAX_RESULTS:,} results; the rest are left out to keep this file small."
@@ -230,6 +261,7 @@ def items_section(files: RunFiles, refs: Sequence[CellRef], *, max_items: int | 
         )
     return ItemsSection(
         items=items,
+        prompt_template=template,
         total=len(flags),
         left_out=len(flags) - len(items),
         max_items=limit,

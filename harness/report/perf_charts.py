@@ -208,10 +208,14 @@ def reliability_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
                 caption="Cells without errors are left out.",
             )
         )
+    eventful = any(
+        num(r.data, "errors", k) for r in refs for k in ("count", "retries", "truncations", "retry_wait_s")
+    )
     return Section(
         id="reliability",
         title="Reliability",
+        intro="" if eventful or not refs else "No trial failed, was retried or was cut short.",
         figures=out,
-        tables=[tables.reliability_table(refs)] if refs else [],
-        notes=notes,
+        tables=[tables.reliability_table(refs)] if eventful else [],
+        notes=notes if eventful else [],
     )

@@ -159,6 +159,7 @@ def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:
     `cells`: columns `cell_id`, `tag`, `prompt`, `answer`, `thinking` (per trial), `cost_per_trial`.
     """
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     n = len(cells)
     fig, (tok_ax, cost_ax) = new_figure(7.0, 1.3 + 0.24 * max(n, 2), ncols=2)
@@ -178,6 +179,7 @@ def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:
     cost_ax.set_yticks(y, [""] * n)
     cost_ax.invert_yaxis()
     cost_ax.set_xlabel("cost per trial (USD)")
+    cost_ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     usd_axis(cost_ax, "x")
     cost_ax.set_title("Cost per trial")
     for ax in (tok_ax, cost_ax):

@@ -23,7 +23,7 @@ from harness.report.formatting import (
     fmt_usd,
     is_number,
 )
-from harness.report.tables import cell, known, tag_cell
+from harness.report.tables import cell, drop_empty_columns, known, tag_cell
 
 _COST_METRICS = ("cost_per_trial_usd", "cost_per_correct_usd", "total_cost_usd")
 
@@ -86,12 +86,17 @@ def build_header(
     facts.append(
         Fact(
             label="Harness",
-            value=f"{manifest.get('harness_version') or DASH} · commit {manifest.get('git_commit') or 'unknown'}",
+            value=f"{manifest.get('harness_version') or DASH} · commit {str(manifest.get('git_commit') or 'unknown')[:12]}",
         )
     )
-    machine = manifest.get("machine")
-    if isinstance(machine, Mapping) and machine:
-        facts.append(Fact(label="Machine", value=", ".join(f"{k} {v}" for k, v in sorted(machine.items()))))
+    machine = mapping(manifest.get("machine"))
+    if machine:
+        parts = [
+            f"{machine['cpu_count']} CPUs" if "cpu_count" in machine else "",
+            f"Python {machine['python']}" if "python" in machine else "",
+            str(machine.get("platform") or ""),
+        ]
+        facts.append(Fact(label="Machine", value=" · ".join(p for p in parts if p)))
     command = manifest.get("command")
     command_text = shlex.join(str(c) for c in command) if isinstance(command, list) and command else None
     notes = []
@@ -264,10 +269,12 @@ def cell_table(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> Table:
             )
         )
         rows.append(row)
-    return Table(
-        id="cells",
-        columns=columns,
-        numeric=numeric,
-        rows=rows,
-        caption="Click a column header to sort. Latency is end-to-end (request sent to last byte); tokens are per trial.",
+    return drop_empty_columns(
+        Table(
+            id="cells",
+            columns=columns,
+            numeric=numeric,
+            rows=rows,
+            caption="Click a column header to sort. Latency is end-to-end (request sent to last byte); tokens are per trial.",
+        )
     )

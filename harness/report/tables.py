@@ -25,9 +25,28 @@ def tag_cell(ref: CellRef) -> TableCell:
     return cell(ref.tag, int(ref.tag[1:]), color=ref.color, title=ref.cell_id)
 
 
-def label_cell(ref: CellRef) -> TableCell:
+def label_cell(ref: CellRef, *, tagged: bool = False) -> TableCell:
     """The short grid-value label; the full cell id is the hover text (the cell table shows it)."""
-    return cell(ref.label, ref.cell_id, title=ref.cell_id)
+    text = f"{ref.tag} {ref.label}" if tagged else ref.label
+    return cell(text, ref.cell_id, title=ref.cell_id, cls="label", color=ref.color if tagged else None)
+
+
+def drop_empty_columns(table: Table, *, keep: int = 2) -> Table:
+    """Leave out columns with no value in any row (TTFT of a non-streamed run, say); the first `keep` stay."""
+    wanted = [
+        i
+        for i in range(len(table.columns))
+        if i < keep or any(row[i].sort is not None or row[i].text not in ("", DASH) for row in table.rows)
+    ]
+    if len(wanted) == len(table.columns) or not table.rows:
+        return table
+    return table.model_copy(
+        update={
+            "columns": [table.columns[i] for i in wanted],
+            "numeric": [table.numeric[i] for i in wanted],
+            "rows": [[row[i] for i in wanted] for row in table.rows],
+        }
+    )
 
 
 def latency_table(refs: Sequence[CellRef]) -> Table:
@@ -63,12 +82,14 @@ def latency_table(refs: Sequence[CellRef]) -> Table:
         queue = num(ref.data, "latency", "queue_s", "p50")
         row.append(cell(fmt_seconds(queue), queue))
         rows.append(row)
-    return Table(
-        id="latency",
-        columns=columns,
-        numeric=[True, False] + [True] * 9,
-        rows=rows,
-        caption="Seconds from the request leaving the client; queue is the wait between schedule and send.",
+    return drop_empty_columns(
+        Table(
+            id="latency",
+            columns=columns,
+            numeric=[True, False] + [True] * 9,
+            rows=rows,
+            caption="Seconds from the request leaving the client; queue is the wait between schedule and send.",
+        )
     )
 
 
@@ -77,9 +98,8 @@ def money_table(refs: Sequence[CellRef]) -> Table:
         "#",
         "cell",
         "prompt tokens",
-        "completion tokens",
-        "of which thinking",
-        "per trial (in · out · think)",
+        "completion (thinking)",
+        "per trial: in · out · think",
         "cost",
         "per trial",
         "per correct",
@@ -90,32 +110,36 @@ def money_table(refs: Sequence[CellRef]) -> Table:
     rows = []
     for ref in refs:
         d = ref.data
-        row = [tag_cell(ref), label_cell(ref)]
-        for key in ("prompt", "completion", "thinking"):
-            value = num(d, "tokens", key)
-            row.append(cell(fmt_int(value), value))
-        row.append(
+        prompt, completion, thinking = (num(d, "tokens", k) for k in ("prompt", "completion", "thinking"))
+        row = [
+            tag_cell(ref),
+            label_cell(ref),
+            cell(fmt_int(prompt), prompt),
+            cell(f"{fmt_int(completion)} ({fmt_int(thinking)})", completion),
             cell(
                 " · ".join(
                     fmt_tokens(num(d, "tokens", f"per_trial_{k}"))
                     for k in ("prompt", "completion", "thinking")
                 ),
                 num(d, "tokens", "per_trial_completion"),
-            )
-        )
+            ),
+        ]
         for key in ("total_usd", "per_trial_usd", "per_correct_usd", "service_usd", "price_table_usd"):
             value = num(d, "cost", key)
             row.append(cell(fmt_usd(value), value))
         mismatch = bool(dig(d, "cost", "mismatch"))
-        row.append(cell("mismatch" if mismatch else "", int(mismatch), cls="warn" if mismatch else None))
+        row.append(
+            cell("mismatch" if mismatch else "", 1 if mismatch else None, cls="warn" if mismatch else None)
+        )
         rows.append(row)
-    return Table(
+    table = Table(
         id="money",
         columns=columns,
-        numeric=[True, False] + [True] * 9 + [False],
+        numeric=[True, False] + [True] * 8 + [False],
         rows=rows,
         caption="Completion tokens include thinking tokens, as the API reports them. Cost is the service's figure when it reported one, else the price table's.",
     )
+    return drop_empty_columns(table)
 
 
 def reliability_table(refs: Sequence[CellRef]) -> Table:
@@ -162,7 +186,7 @@ def reliability_table(refs: Sequence[CellRef]) -> Table:
     )
 
 
-def pairwise_table(summary: Mapping[str, Any], refs: Sequence[CellRef], *, limit: int = 40) -> Table | None:
+def pairwise_table(summary: Mapping[str, Any], refs: Sequence[CellRef], *, limit: int = 20) -> Table | None:
     """summary.json's paired cell comparisons (a − b on shared items), the most significant first."""
     comparisons = [c for c in summary.get("comparisons") or [] if isinstance(c, Mapping)]
     if not comparisons:
@@ -174,9 +198,18 @@ def pairwise_table(summary: Mapping[str, Any], refs: Sequence[CellRef], *, limit
     rows = []
     for comp in comparisons[:limit]:
         metric = str(comp.get("metric") or "accuracy")
-        a, b = tags.get(str(comp.get("a"))), tags.get(str(comp.get("b")))
+        sides = []
+        for key in ("a", "b"):
+            ref = tags.get(str(comp.get(key)))
+            sides.append(
+                label_cell(ref, tagged=True) if ref else cell(str(comp.get(key)), str(comp.get(key)))
+            )
         diff, low, high = num(comp, "diff"), num(comp, "ci_low"), num(comp, "ci_high")
-        significant = low is not None and high is not None and (low > 0 or high < 0)
+        p_holm = num(comp, "p_holm")
+        if p_holm is not None:
+            significant = p_holm < 0.05
+        else:
+            significant = low is not None and high is not None and (low > 0 or high < 0)
         ci = (
             f" [{_signed(metric, low)}, {_signed(metric, high)}]"
             if low is not None and high is not None
@@ -184,29 +217,21 @@ def pairwise_table(summary: Mapping[str, Any], refs: Sequence[CellRef], *, limit
         )
         rows.append(
             [
-                cell(
-                    f"{a.tag if a else ''} {comp.get('a')}",
-                    str(comp.get("a")),
-                    color=a.color if a else None,
-                    breaks=True,
-                ),
-                cell(
-                    f"{b.tag if b else ''} {comp.get('b')}",
-                    str(comp.get("b")),
-                    color=b.color if b else None,
-                    breaks=True,
-                ),
+                *sides,
                 cell(metric),
                 cell(fmt_int(comp.get("n_pairs")), num(comp, "n_pairs")),
                 cell(_signed(metric, diff) + ci, diff, cls="pass" if significant else None),
                 cell(f"{fmt_int(comp.get('b10'))} / {fmt_int(comp.get('b01'))}", num(comp, "b10")),
                 cell(_p(num(comp, "mcnemar_p")), num(comp, "mcnemar_p")),
-                cell(_p(num(comp, "p_holm")), num(comp, "p_holm")),
+                cell(_p(p_holm), p_holm),
             ]
         )
-    caption = "Paired on the items both cells answered: difference = a − b. A CI that excludes zero (marked) is a difference the data supports."
+    caption = (
+        "Paired on the items both cells answered: difference = a − b. Highlighted: significant at 5% after "
+        "Holm's correction for the number of comparisons (or, without a p-value, a CI that excludes zero)."
+    )
     if len(comparisons) > limit:
-        caption += f" Showing the {limit} most significant of {len(comparisons)} comparisons."
+        caption += f" Showing the {limit} most significant of {len(comparisons)} comparisons (all are in summary.json)."
     return Table(
         id="pairwise",
         columns=[
