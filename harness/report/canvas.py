@@ -130,6 +130,19 @@ def percent_axis(ax: Axes, which: str = "y") -> None:
     axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
 
 
+def log_axis(ax: Axes, which: str = "x") -> None:
+    """A log scale labelled with plain numbers (0.05, 0.1, 1), not powers of ten."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    if which == "x":
+        ax.set_xscale("log")
+    else:
+        ax.set_yscale("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def usd_axis(ax: Axes, which: str = "x") -> None:
     from matplotlib.ticker import FuncFormatter
 

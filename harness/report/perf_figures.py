@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness.report.canvas import new_figure, percent_axis, series_color, to_svg, usd_axis
+from harness.report.canvas import log_axis, new_figure, percent_axis, series_color, to_svg, usd_axis
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,7 +63,7 @@ def latency_cdf(
         )
     positive = [v for v in lows if v > 0]
     if positive and highs and max(highs) / min(positive) > 30:
-        ax.set_xscale("log")
+        log_axis(ax, "x")
     ax.set_ylim(0, 1.02)
     percent_axis(ax)
     ax.set_xlabel(f"{what} (s)")
@@ -75,17 +75,21 @@ def latency_cdf(
     return to_svg(fig, label=f"CDF of {what}")
 
 
+ITL_FLOOR_MS = 0.01
+
+
 def itl_distribution(gaps_ms: Mapping[str, np.ndarray], colors: Mapping[str, str] | None = None) -> str:
     """Inter-token gaps per group as horizontal box plots on a log axis: box = quartiles, line = median,
-    whiskers = 5th and 95th percentiles."""
+    whiskers = 5th and 95th percentiles. Gaps under 0.01 ms (tokens that arrived in the same chunk)
+    count in every statistic and are drawn at 0.01 ms."""
     import numpy as np
 
     names = [g for g, gaps in gaps_ms.items() if np.isfinite(gaps).any()]
-    data = [gaps_ms[g][np.isfinite(gaps_ms[g]) & (gaps_ms[g] > 0)] for g in names]
-    fig, (ax,) = new_figure(5.6, 1.2 + 0.32 * max(len(names), 2))
+    data = [gaps_ms[g][np.isfinite(gaps_ms[g])] for g in names]
+    fig, (ax,) = new_figure(5.6, 1.3 + 0.32 * max(len(names), 2))
     if names:
         boxes = ax.boxplot(
-            data,
+            [np.maximum(d, ITL_FLOOR_MS) for d in data],
             orientation="horizontal",
             whis=(5, 95),
             showfliers=False,
@@ -98,13 +102,13 @@ def itl_distribution(gaps_ms: Mapping[str, np.ndarray], colors: Mapping[str, str
             patch.set_alpha(0.75)
         ax.set_yticks(
             range(1, len(names) + 1),
-            [f"{n[:26]}  (p50 {np.median(d):.3g} ms)" for n, d in zip(names, data, strict=True)],
+            [f"{n[:24]}\np50 {np.median(d):.3g} ms" for n, d in zip(names, data, strict=True)],
         )
         ax.invert_yaxis()
-        ax.set_xscale("log")
+        log_axis(ax, "x")
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("inter-token gap (ms, log scale)")
-    ax.set_title("Inter-token gaps: quartiles, median, 5th-95th percentile")
+    ax.set_title("Inter-token gaps (box: quartiles; whiskers: p5 to p95)")
     return to_svg(fig, label="inter-token gap distribution")
 
 
