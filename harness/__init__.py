@@ -21,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     "SimulatorOptions": "harness.simulator",
     "Trial": "harness.records",
     "build_outputs": "harness.report",
+    "compare_runs": "harness.compare",
+    "evaluate_thresholds": "harness.gate",
     "export_parquet": "harness.stats",
     "load_run": "harness.stats",
     "load_suite": "harness.loading",
@@ -32,10 +34,34 @@ _EXPORTS: dict[str, str] = {
     "summarize": "harness.stats",
 }
 
-__all__ = sorted(["__version__", *_EXPORTS])
+__all__ = [
+    "ConfigError",
+    "HarnessError",
+    "Record",
+    "RunData",
+    "RunResult",
+    "Score",
+    "SimulatorOptions",
+    "Trial",
+    "__version__",
+    "build_outputs",
+    "compare_runs",
+    "evaluate_thresholds",
+    "export_parquet",
+    "load_run",
+    "load_suite",
+    "load_target",
+    "run_suite",
+    "run_trials",
+    "score_run",
+    "serve_simulator",
+    "summarize",
+]
 
 if TYPE_CHECKING:
+    from harness.compare import compare_runs
     from harness.errors import ConfigError, HarnessError
+    from harness.gate import evaluate_thresholds
     from harness.loading import load_suite, load_target
     from harness.records import Record, Score, Trial
     from harness.report import build_outputs

@@ -81,21 +81,21 @@ class Timing:
     """
 
     scheduled_at_s: float
-    sent_at_s: float | None = None          # first byte of the *final* attempt left the client
-    first_byte_at_s: float | None = None    # first response byte of the final attempt
-    first_token_at_s: float | None = None   # first reasoning or text delta (stream only)
+    sent_at_s: float | None = None  # first byte of the *final* attempt left the client
+    first_byte_at_s: float | None = None  # first response byte of the final attempt
+    first_token_at_s: float | None = None  # first reasoning or text delta (stream only)
     first_answer_token_at_s: float | None = None  # first text delta (stream only)
     done_at_s: float | None = None
-    first_sent_at_s: float | None = None    # first attempt's send: queue/retry time = sent - first_sent
+    first_sent_at_s: float | None = None  # first attempt's send: queue/retry time = sent - first_sent
 
 
 @dataclass(slots=True)
 class ErrorInfo:
-    kind: str                      # rate_limited | server | timeout | auth | payment | bad_request | ...
+    kind: str  # rate_limited | server | timeout | auth | payment | bad_request | ...
     message: str
     status: int | None = None
     code: str | None = None
-    failure: str = "permanent"     # permanent | transient | rate_limited
+    failure: str = "permanent"  # permanent | transient | rate_limited
 
 
 @dataclass(slots=True)
@@ -115,12 +115,12 @@ class Record:
     timing: Timing
     results: list[Result] = field(default_factory=list)
     usage: Usage | None = None
-    cost_usd: float | None = None             # as the service reported it (includeCost)
+    cost_usd: float | None = None  # as the service reported it (includeCost)
     price_table_cost_usd: float | None = None  # from the target's price table, for comparison
     attempts: int = 1
-    retry_wait_s: float = 0.0                 # time spent backing off between attempts
-    rate_limit_wait_s: float = 0.0            # part of retry_wait_s caused by 429s
-    itl_s: list[float] | None = None          # inter-token gaps of the final stream, rounded to 0.1 ms
+    retry_wait_s: float = 0.0  # time spent backing off between attempts
+    rate_limit_wait_s: float = 0.0  # part of retry_wait_s caused by 429s
+    itl_s: list[float] | None = None  # inter-token gaps of the final stream, rounded to 0.1 ms
     client_completion_tokens: int | None = None  # client-side token count, when a tokenizer exists
     error: ErrorInfo | None = None
     number_results: int = 1

@@ -54,7 +54,9 @@ def _loopback_only() -> Iterator[None]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     has_key = bool(os.environ.get("RUNWARE_API_KEY")) and bool(os.environ.get("HARNESS_LIVE_TESTS"))
-    skip_live = pytest.mark.skip(reason="live API test: set RUNWARE_API_KEY and HARNESS_LIVE_TESTS=1 to run it")
+    skip_live = pytest.mark.skip(
+        reason="live API test: set RUNWARE_API_KEY and HARNESS_LIVE_TESTS=1 to run it"
+    )
     for item in items:
         if "live" in item.keywords and not has_key:
             item.add_marker(skip_live)

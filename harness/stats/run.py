@@ -117,7 +117,7 @@ def load_run(run_dir: Path | str) -> RunData:
 def _parquet_table(frame: pd.DataFrame) -> Any:
     """An Arrow table of the frame: an object column mixing types (an axis of numbers and strings)
     becomes canonical JSON text, so nothing is silently coerced."""
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     out = frame.copy()
     for name in out.columns:
@@ -133,7 +133,7 @@ def _parquet_table(frame: pd.DataFrame) -> Any:
 
 def export_parquet(run_dir: Path | str) -> tuple[Path, Path]:
     """Write records.parquet and scores.parquet (the load_run frames) into the run directory."""
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
 
     from harness.stats.frames import records_frame, scores_frame
 

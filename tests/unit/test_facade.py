@@ -12,6 +12,10 @@ def test_all_is_sorted_and_unique() -> None:
     assert harness.__all__ == sorted(set(harness.__all__))
 
 
+def test_all_lists_exactly_the_lazy_exports() -> None:
+    assert set(harness.__all__) == {"__version__", *harness._EXPORTS}
+
+
 def test_every_exported_name_resolves() -> None:
     for name in harness.__all__:
         assert getattr(harness, name) is not None, name
