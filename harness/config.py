@@ -251,6 +251,14 @@ class GateConfig(_Config):
     cost_ratio: float = Field(
         default=1.2, gt=1, description="Cost per trial: regression when the ratio's CI lies above this."
     )
+    latency_min_delta_s: float = Field(
+        default=0.05,
+        ge=0,
+        description="A latency change smaller than this (seconds) is never a regression: below it a loaded CI machine's own scheduling noise dominates.",
+    )
+    gate_latency: bool = Field(
+        default=True, description="Gate latency at all (false: report the ratios, never fail on them)."
+    )
     max_error_rate: float = Field(
         default=0.05, ge=0, le=1, description="A run with more errors than this is incomplete (exit 3)."
     )

@@ -298,6 +298,10 @@ def prepare_run(
         from harness.gate import validate_thresholds
 
         _attempt(errors, source, lambda: validate_thresholds(suite.thresholds))
+    if suite.gate.metrics:
+        from harness.compare import gated_metrics
+
+        _attempt(errors, source, lambda: gated_metrics(suite.gate))
     base_dir = source.path.parent
     items: list[Item] | None = _attempt(errors, source, lambda: load_items(suite.dataset, base_dir=base_dir))
     if items is not None and not items:

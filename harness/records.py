@@ -127,6 +127,9 @@ class Record:
     reference: Any = None
     choices: list[str] | None = None
     task_uuid: str | None = None
+    # The request's prompt as sent (system prompt and messages), so reports and judges need no data set.
+    system_prompt: str | None = None
+    messages: list[dict[str, str]] | None = None
     schema: int = SCHEMA_VERSION
 
     @property

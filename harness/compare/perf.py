@@ -23,9 +23,6 @@ SEED = 0
 # Resample-matrix cells per chunk: bounds memory at ~32 MB whatever the run size.
 _CHUNK_CELLS = 4_000_000
 MIN_SAMPLES = 5
-# A latency change smaller than this is the client machine's scheduling noise (a loaded CI runner
-# adds tens of milliseconds), not the service: it is never a regression, whatever its ratio.
-LATENCY_NOISE_FLOOR_S = 0.05
 
 # metric -> (sample source, quantile; None = the mean)
 SOURCES: dict[str, tuple[str, float | None]] = {
@@ -202,7 +199,10 @@ def _verdict(
     ratio = c_point / b_point
     low, high = (float(v) for v in np.quantile(finite, [0.025, 0.975])) if finite.size else (None, None)
     verdict: CheckVerdict = "pass"
-    below_floor = kind == "latency" and abs(c_point - b_point) < LATENCY_NOISE_FLOOR_S
+    # A latency change under gate.latency_min_delta_s is the client machine's scheduling noise (a loaded
+    # CI runner adds tens of milliseconds), not the service: never a regression, whatever its ratio.
+    floor_s = gate.latency_min_delta_s
+    below_floor = kind == "latency" and (abs(c_point - b_point) < floor_s or not gate.gate_latency)
     if low is not None and low > limit and not below_floor:
         verdict = "regression"
     elif high is not None and high < 1.0 / limit and not below_floor:
@@ -214,7 +214,11 @@ def _verdict(
     elif verdict == "improvement":
         why = "improved"
     elif below_floor and low is not None and low > limit:
-        why = f"above x{limit:g} but the change is under the {LATENCY_NOISE_FLOOR_S * 1000:g} ms noise floor"
+        why = (
+            f"above x{limit:g} but latency is not gated (gate.gate_latency: false)"
+            if not gate.gate_latency
+            else f"above x{limit:g} but the change is under the {floor_s * 1000:g} ms noise floor"
+        )
     else:
         why = f"within x{limit:g}"
     message = (

@@ -193,6 +193,8 @@ def build_record(
             failure=error.failure,
         ),
         number_results=trial.number_results,
+        system_prompt=trial.system_prompt,
+        messages=[{"role": m.role, "content": m.content} for m in trial.messages],
         reference=trial.reference,
         choices=trial.choices,
         task_uuid=outcome.task_uuid if outcome is not None else None,

@@ -49,7 +49,7 @@ def test_a_30_percent_slowdown_is_caught_per_cell_and_the_same_latency_passes(tm
     # Low concurrency: client and simulator share one event loop here, and bursts of requests on a
     # busy 2-core machine would add their own queueing to the latencies under test.
     latency = "ttft=0.25,jitter=0.3"
-    small = ("--set", "dataset.limit=24", "--concurrency", "8", "--set", "gate.latency_ratio=1.2")
+    small = ("--set", "dataset.limit=24", "--concurrency", "8", "--set", "gate.gate_latency=true")
     base = run_suite(tmp_path / "base", write_target(tmp_path, "base", latency=latency), seed=3, extra=small)
     slow_target = write_target(tmp_path, "slow", latency=f"{latency},scale=1.3")
     slow = run_suite(tmp_path / "slow", slow_target, seed=3, extra=small)

@@ -152,6 +152,11 @@ CASES = [
     ),
     Case("grid-target-unknown", ("unknown target 'nowhere'",), BASE + "grid:\n  target: [nowhere]\n"),
     Case("limit-zero", ("--limit",), args=("--limit", "0")),
+    Case(
+        "gate-unknown-metric",
+        ("gate.metrics.p96_latency_s", "p95_latency_s"),
+        BASE + "gate:\n  metrics:\n    p96_latency_s: {ratio: 1.5}\n",
+    ),
 ]
 
 
