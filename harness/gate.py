@@ -31,7 +31,9 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "cost_per_trial_usd": ("cost", "per_trial_usd"),
     "total_cost_usd": ("cost", "total_usd"),
 }
-_STAT_METRIC = re.compile(r"^(accuracy|score:.+|pass@\d+|maj@\d+|pass\^\d+)$")
+_STAT_METRIC = re.compile(r"^(accuracy|score:.+|diversity|(pass@|maj@|pass\^)(k|\d+))$")
+# pass@3 / maj@3 / pass^3: the summary's pass@k / maj@k / pass^k STAT when its `k` is 3.
+_MULTI_SAMPLE_N = re.compile(r"^(pass@|maj@|pass\^)(\d+)$")
 _LATENCY_METRIC = re.compile(r"^(" + "|".join(_PERCENTILES) + r")_(" + "|".join(_LATENCY_KEYS) + r")$")
 # Two-sided 95% normal quantile, for the Wilson interval of error_rate.
 _Z95 = 1.959963984540054
@@ -42,6 +44,10 @@ KNOWN_METRICS = (
     "pass@k",
     "maj@k",
     "pass^k",
+    "pass@<n>",
+    "maj@<n>",
+    "pass^<n>",
+    "diversity",
     "error_rate",
     *(f"{p}_{name}" for name in _LATENCY_KEYS for p in ("p50", "p95", "p99")),
     "cost_per_correct_usd",
@@ -159,6 +165,14 @@ def _observe(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float | No
     metric = rule.metric
     if _STAT_METRIC.match(metric):
         stat = _dig(cell, ("metrics", metric))
+        if stat is None and (fixed := _MULTI_SAMPLE_N.match(metric)):
+            prefix, wanted = fixed.groups()
+            stat = _dig(cell, ("metrics", f"{prefix}k"))
+            if isinstance(stat, Mapping) and stat.get("k") != int(wanted):
+                return None, (
+                    f"this run's {prefix}k has k={stat.get('k')}, not {wanted} (k is the samples per "
+                    f"item: numberResults x repeats x seeds; write {prefix}k to take whatever k the run has)"
+                )
         if not isinstance(stat, Mapping):
             available = sorted((cell.get("metrics") or {}).keys())
             return None, f"metric not in summary.json (available: {', '.join(available) or 'none'})"

@@ -178,3 +178,36 @@ def test_validate_refuses_unknown_metric_naming_the_field() -> None:
 def test_validate_refuses_ci_bounds_on_latency() -> None:
     with pytest.raises(ConfigError, match=r"thresholds\[0\]\.on"):
         validate_thresholds([_rule("p95_latency_s <= 2", on="ci_high")])
+
+
+def _multi_sample_cell(k: int) -> dict[str, Any]:
+    cell = _cell("seed=1", 0.6)
+    cell["metrics"]["pass@k"] = {**_stat(0.9, 0.8, 0.95), "k": k}
+    cell["metrics"]["maj@k"] = {**_stat(0.7, 0.6, 0.8), "k": k}
+    return cell
+
+
+@pytest.mark.parametrize("metric", ["pass@k", "maj@k", "pass^k", "diversity", "pass@3", "maj@5"])
+def test_validate_accepts_the_documented_multi_sample_names(metric: str) -> None:
+    # Regression: 'pass@k' was refused as "unknown metric 'pass@k' (allowed: ..., 'pass@k', ...)".
+    validate_thresholds([_rule(f"{metric} >= 0.5", on="ci_low")], file="suite.yaml")
+
+
+def test_pass_at_k_reads_the_summary_stat_whatever_its_k() -> None:
+    results = evaluate_thresholds(
+        _summary(_multi_sample_cell(6)), [_rule("pass@k >= 0.85"), _rule("maj@k >= 0.75")]
+    )
+    assert [(r.observed, r.passed) for r in results] == [(0.9, True), (0.7, False)]
+
+
+def test_pass_at_n_reads_pass_at_k_when_k_matches() -> None:
+    # Regression: 'pass@3' passed validation but was never found, as the summary names it 'pass@k'.
+    [result] = evaluate_thresholds(_summary(_multi_sample_cell(3)), [_rule("pass@3 >= 0.8", on="ci_low")])
+    assert (result.observed, result.passed) == (0.8, True)
+
+
+def test_pass_at_n_with_another_k_fails_saying_the_runs_k() -> None:
+    [result] = evaluate_thresholds(_summary(_multi_sample_cell(6)), [_rule("pass@3 >= 0.8")])
+    assert (result.observed, result.passed) == (None, False)
+    assert "k=6, not 3" in result.message
+    assert "write pass@k" in result.message
