@@ -30,6 +30,7 @@ from harness.plan import PlanEstimate, RunPlan, estimate_plan
 from harness.preflight import PreparedRun, RunOptions, prepare_run
 
 if TYPE_CHECKING:
+    from harness.report.worker import OutputsWorker
     from harness.runner import RunResult
 
 
@@ -252,11 +253,16 @@ def _observer(options: RunOptions) -> Any:
     return make_observer(sys.stderr)
 
 
-def _finish(prepared: PreparedRun, run_dir: Path, result: SuiteRunResult) -> SuiteRunResult:
+def _finish(
+    prepared: PreparedRun, run_dir: Path, result: SuiteRunResult, worker: OutputsWorker | None
+) -> SuiteRunResult:
     from harness.gate import thresholds_passed
-    from harness.report import build_outputs
 
-    outputs = build_outputs(run_dir)
+    outputs = worker.build(run_dir) if worker is not None else None
+    if outputs is None:
+        from harness.report import build_outputs
+
+        outputs = build_outputs(run_dir)
     result.summary = outputs.summary
     result.report_path = outputs.report_path
     result.threshold_results = list(outputs.threshold_results)
@@ -267,8 +273,15 @@ def _finish(prepared: PreparedRun, run_dir: Path, result: SuiteRunResult) -> Sui
     return result
 
 
-def execute(prepared: PreparedRun, options: RunOptions, *, out: TextIO | None = None) -> SuiteRunResult:
-    """Send a prepared plan (or print it on --dry-run) and build every derived output."""
+def execute(
+    prepared: PreparedRun,
+    options: RunOptions,
+    *,
+    out: TextIO | None = None,
+    worker: OutputsWorker | None = None,
+) -> SuiteRunResult:
+    """Send a prepared plan (or print it on --dry-run) and build every derived output (in `worker`
+    when given: harness.report.worker)."""
     out = out or sys.stdout
     if options.dry_run:
         estimate = estimate_prepared(prepared)
@@ -279,8 +292,9 @@ def execute(prepared: PreparedRun, options: RunOptions, *, out: TextIO | None = 
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     base = SuiteRunResult(EXIT_OK, "running", prepared.plan, run_dir=run_dir)
-    preloader = threading.Thread(target=_preload_outputs, name="preload-outputs", daemon=True)
-    preloader.start()
+    if worker is None:
+        preloader = threading.Thread(target=_preload_outputs, name="preload-outputs", daemon=True)
+        preloader.start()
     try:
         run_result = _run_loop(prepared, options, run_dir)
     except KeyboardInterrupt:
@@ -293,7 +307,7 @@ def execute(prepared: PreparedRun, options: RunOptions, *, out: TextIO | None = 
         base.message = f"run stopped: {exc}"
         base.resume_command = resume_command(prepared, options, run_dir)
         if (run_dir / "records.jsonl").exists():
-            _finish(prepared, run_dir, base)
+            _finish(prepared, run_dir, base, worker)
         return base
     base.status = run_result.status
     if run_result.status == "interrupted":
@@ -314,7 +328,7 @@ def execute(prepared: PreparedRun, options: RunOptions, *, out: TextIO | None = 
                 f"{run_result.n_error} of {done} trials failed ({rate:.0%}), more than "
                 f"gate.max_error_rate={prepared.suite.gate.max_error_rate:.0%}"
             )
-    return _finish(prepared, run_dir, base)
+    return _finish(prepared, run_dir, base, worker)
 
 
 def _run_loop(prepared: PreparedRun, options: RunOptions, run_dir: Path) -> RunResult:
@@ -329,13 +343,15 @@ def run_suite(
     *,
     out: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
+    worker: OutputsWorker | None = None,
 ) -> SuiteRunResult:
-    """Validate (exit 2 and nothing sent on any problem), plan, run and report one suite."""
+    """Validate (exit 2 and nothing sent on any problem), plan, run and report one suite; `worker`
+    (harness.report.worker) builds the outputs in a child process that imported them meanwhile."""
     from harness.tokens import count_tokens, estimate_tokens
 
     counter = count_tokens if options.dry_run or options.max_cost_usd is not None else estimate_tokens
     prepared = prepare_run(source, options, environ=environ, count_tokens=counter)
-    return execute(prepared, options, out=out)
+    return execute(prepared, options, out=out, worker=worker)
 
 
 def summarize_result(result: SuiteRunResult) -> Sequence[str]:

@@ -17,17 +17,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import sys
 
-    from harness.commands.run import report_result
-    from harness.loading import load_suite_source
-    from harness.paths import suites_dir
-    from harness.preflight import RunOptions
-    from harness.suite_run import run_suite
+    from harness.report.worker import outputs_worker, wanted
 
-    source = load_suite_source(suites_dir() / "demo.yaml")
-    options = RunOptions(
-        target="sim",
-        out=args.out,
-        progress=not args.no_progress,
-        command=("harness", *sys.argv[1:]),
-    )
-    return report_result(run_suite(source, options), "demo")
+    with outputs_worker(wanted()) as worker:
+        from harness.commands.run import report_result
+        from harness.loading import load_suite_source
+        from harness.paths import suites_dir
+        from harness.preflight import RunOptions
+        from harness.suite_run import run_suite
+
+        source = load_suite_source(suites_dir() / "demo.yaml")
+        options = RunOptions(
+            target="sim",
+            out=args.out,
+            progress=not args.no_progress,
+            command=("harness", *sys.argv[1:]),
+        )
+        result = run_suite(source, options, worker=worker)
+    return report_result(result, "demo")

@@ -107,9 +107,13 @@ def report_result(result: Any, command: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from harness.loading import find_suite, load_suite_source
-    from harness.suite_run import run_suite
+    from harness.report.worker import outputs_worker, wanted
 
-    source = load_suite_source(find_suite(args.suite), overrides=args.overrides)
-    result = run_suite(source, options_from(args))
+    # Started first, so its imports (pandas, matplotlib: ~1 s) overlap validation and sending.
+    with outputs_worker(not args.dry_run and wanted()) as worker:
+        from harness.loading import find_suite, load_suite_source
+        from harness.suite_run import run_suite
+
+        source = load_suite_source(find_suite(args.suite), overrides=args.overrides)
+        result = run_suite(source, options_from(args), worker=worker)
     return report_result(result, "run")

@@ -1,0 +1,185 @@
+"""Builds a run's derived outputs in a child process (`python -m harness.report.worker`), so that
+importing pandas, matplotlib and the report (about a second) overlaps the send phase on the other core
+instead of following it. Owns the child's lifecycle and its one-line protocol only: what the child
+writes is exactly `build_outputs(run_dir)`, and any failure is left for the caller to redo in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from harness.report import Outputs
+
+# "0" never starts the child (every output is built in-process), "1" always does; unset: the caller decides.
+WORKER_ENV = "HARNESS_OUTPUTS_WORKER"
+
+# What build_outputs imports, loaded while the parent is still sending.
+PRELOAD = (
+    "pandas",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_svg",
+    "harness.gate",
+    "harness.scoring",
+    "harness.scoring.numeric",
+    "harness.scoring.choice",
+    "harness.stats",
+    "harness.report.render",
+    "harness.report.charts",
+    "harness.report.perf_charts",
+    "harness.report.sections",
+    "harness.report.items",
+    "harness.report.comparison",
+)
+
+
+class OutputsWorker:
+    """A child process that has imported everything `build_outputs` needs and waits for one run dir."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    @classmethod
+    def start(cls) -> OutputsWorker | None:
+        """Start the child (it begins importing at once); None when it cannot be started."""
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "harness.report.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                start_new_session=True,  # Ctrl-C goes to the run, which then stops the child
+            )
+        except OSError:
+            return None
+        return cls(proc)
+
+    def build(self, run_dir: Path) -> Outputs | None:
+        """Have the child build the outputs of `run_dir`; None when it failed, so the caller builds them
+        in-process and any error surfaces there, with its own message and exit code."""
+        from harness.gate import ThresholdResult
+        from harness.report import Outputs
+
+        run_dir = Path(run_dir)
+        request = orjson.dumps({"run_dir": str(run_dir.resolve())}) + b"\n"
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        if stdin is None or stdout is None:
+            return None
+        try:
+            stdin.write(request)
+            stdin.close()
+            answer = stdout.readline()  # not the child's exit: it skips its interpreter's teardown
+        except (OSError, ValueError):
+            self.close()
+            return None
+        try:
+            reply = orjson.loads(answer)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            return None
+        summary: dict[str, Any] = reply["summary"]
+        results = [ThresholdResult(**entry) for entry in summary.get("thresholds") or []]
+        path = reply.get("report_path")  # absolute in the child; shown as the caller named its run dir
+        report_path = run_dir / Path(path).name if path else None
+        return Outputs(summary=summary, threshold_results=results, report_path=report_path)
+
+    def close(self) -> None:
+        """Stop the child if it is still waiting (a failed validation, an interrupted run)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+def owns_process() -> bool:
+    """True when this process runs the `harness` command itself (`python -m harness` or the console
+    script): it would otherwise pay the heavy imports in the user's wait. False inside another
+    program (tests, notebooks), which usually has them loaded already."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None:
+        return spec.name in ("harness", "harness.__main__")
+    return Path(sys.argv[0]).stem == "harness" if sys.argv and sys.argv[0] else False
+
+
+def wanted(*, default: bool | None = None) -> bool:
+    """Whether to build outputs in a child: WORKER_ENV decides when set, else `default`, else
+    `owns_process()` with pandas not yet imported."""
+    setting = os.environ.get(WORKER_ENV, "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    if default is not None:
+        return default
+    return owns_process() and "pandas" not in sys.modules
+
+
+@contextlib.contextmanager
+def outputs_worker(enabled: bool) -> Iterator[OutputsWorker | None]:
+    """A started worker when `enabled` (None otherwise, or when it cannot start); always stopped on exit."""
+    worker = OutputsWorker.start() if enabled else None
+    try:
+        yield worker
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+    from harness.report import render
+
+    render._template()
+    render.page_script()
+
+
+def main() -> int:
+    """The child: preload, read one JSON request from stdin, build, answer one JSON line on stdout."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # An import problem is left for the parent, which redoes the work in-process and reports it there.
+    with contextlib.suppress(Exception):
+        _preload()
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        return 0  # the parent had nothing for us (dry run, failed validation, interrupted run)
+    try:
+        from harness.report import build_outputs
+
+        run_dir = Path(orjson.loads(line)["run_dir"])
+        outputs = build_outputs(run_dir)
+        reply: dict[str, Any] = {
+            "ok": True,
+            "summary": outputs.summary,
+            "report_path": str(outputs.report_path) if outputs.report_path else None,
+        }
+        data = orjson.dumps(reply, option=orjson.OPT_SERIALIZE_NUMPY)
+    except Exception as exc:
+        data = orjson.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    # Everything is written and flushed; tearing down pandas and matplotlib would only make the
+    # parent, which waits for this process, slower by a few tenths of a second.
+    os._exit(code)

@@ -1,0 +1,82 @@
+"""harness.report.worker: the child builds exactly what build_outputs builds in-process, hands back the
+summary and verdicts, leaves failures to the caller, and never outlives its context."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from report_fixtures import write_run
+
+from harness.report import build_outputs
+from harness.report.worker import WORKER_ENV, OutputsWorker, outputs_worker, owns_process, wanted
+
+FILES = ("scores.jsonl", "summary.json", "report.html")
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    write_run(tmp_path / "run", axes={"temperature": [0.0, 0.6]}, n_items=4, with_summary=False)
+    return tmp_path / "run"
+
+
+def test_the_child_writes_the_same_bytes_as_an_in_process_build(run_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "copy"
+    shutil.copytree(run_dir, other)
+    in_process = build_outputs(other)
+    with outputs_worker(True) as worker:
+        assert worker is not None
+        outputs = worker.build(run_dir)
+    assert outputs is not None
+    for name in FILES:
+        assert (run_dir / name).read_bytes() == (other / name).read_bytes(), name
+    assert outputs.summary["cells"] == in_process.summary["cells"]
+    assert outputs.threshold_results == in_process.threshold_results
+    assert len(outputs.threshold_results) == 3  # best_cell once, each_cell per cell
+    assert outputs.report_path == run_dir / "report.html"
+
+
+def test_a_failed_build_returns_none_for_the_caller_to_redo(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{not json")
+    with outputs_worker(True) as worker:
+        assert worker is not None
+        assert worker.build(tmp_path) is None
+        assert worker.proc.wait(30) == 0
+
+
+def test_an_unused_worker_is_stopped_on_exit() -> None:
+    with outputs_worker(True) as worker:
+        assert worker is not None
+        proc = worker.proc
+    assert proc.poll() is not None
+    assert proc.stdin is not None
+    assert proc.stdin.closed
+
+
+def test_disabled_starts_nothing() -> None:
+    with outputs_worker(False) as worker:
+        assert worker is None
+
+
+def test_close_twice_is_harmless(run_dir: Path) -> None:
+    worker = OutputsWorker.start()
+    assert worker is not None
+    worker.close()
+    worker.close()
+    assert worker.proc.returncode is not None
+
+
+@pytest.mark.parametrize(("value", "default", "expected"), [("1", False, True), ("0", True, False)])
+def test_the_environment_variable_overrides(
+    monkeypatch: pytest.MonkeyPatch, value: str, default: bool, expected: bool
+) -> None:
+    monkeypatch.setenv(WORKER_ENV, value)
+    assert wanted(default=default) is expected
+
+
+def test_inside_another_program_outputs_stay_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(WORKER_ENV, raising=False)
+    assert owns_process() is False  # pytest is __main__ here
+    assert wanted() is False
+    assert wanted(default=True) is True
