@@ -3,8 +3,9 @@
 Result i of a task with seed s uses seed s + i (mod 2^32). Every random choice comes from blake2b of the
 canonical request (model, system prompt, messages, media, sampling settings; not maxTokens or stop
 sequences, which only cut the output) and that seed, so the same seed gives the same text whatever the
-delivery method. It answers from the answer key (question text -> gold) when the prompt contains a key,
-else solves arithmetic it can parse, else writes free text. Right or wrong is a Bernoulli draw from the
+delivery method. It grades an answer when asked with the judge's default rubric (grading.py), else
+answers from the answer key (question text -> gold) when the prompt contains a key, else solves
+arithmetic it can parse, else writes free text. Right or wrong is a Bernoulli draw from the
 skill curve. Prompt tokens = sum over messages of (content tokens + 5 chat-template tokens), + 5 + system
 prompt tokens when there is one, + 3 for the assistant turn, + the card's per-image / per-video tokens.
 Owns no HTTP.
@@ -24,6 +25,7 @@ from harness.config import PriceConfig
 from harness.pricing import cost_usd
 from harness.simulator.answer_key import AnswerKey
 from harness.simulator.arithmetic import find_arithmetic, format_number
+from harness.simulator.grading import Grading, find_grading, verdict_reply
 from harness.simulator.skill import SkillCurve
 from harness.simulator.writing import (
     chain_of_thought,
@@ -42,11 +44,12 @@ _ASSISTANT_PROMPT = 3  # <|im_start|> assistant \n
 
 @dataclass(slots=True)
 class Problem:
-    kind: str  # number | letter | text | none
+    kind: str  # number | letter | text | verdict | none
     gold: str = ""
     options: dict[str, str] = field(default_factory=dict)
     expression: str | None = None
     topic: str = ""
+    grading: Grading | None = None
 
 
 @dataclass(slots=True)
@@ -158,6 +161,11 @@ class SimulatedModel:
     def _solve(self, users: tuple[str, ...]) -> Problem:
         last = users[-1] if users else ""
         topic = " ".join(last.split())[:80]
+        grading = find_grading(last)
+        if grading is not None:
+            return Problem(
+                "verdict", "CORRECT" if grading.agrees else "INCORRECT", topic=topic, grading=grading
+            )
         found = self.answer_key.find("\n".join(users))
         if found is not None:
             gold = found[1]
@@ -199,6 +207,11 @@ class SimulatedModel:
         correct: bool | None = None
         if problem.kind == "none":
             answer, text = "", free_text(u[1])
+        elif problem.grading is not None:
+            correct = u[0] < self.accuracy(prompt, card)
+            says_correct = problem.grading.agrees == correct
+            answer = "CORRECT" if says_correct else "INCORRECT"
+            text = verdict_reply(problem.grading, says_correct, u[2])
         else:
             if problem.gold:
                 correct = u[0] < self.accuracy(prompt, card)

@@ -14,10 +14,12 @@ import pytest
 from harness.config import ScorerConfig
 from harness.records import Record, Result, Timing
 
+# question, reference, the answer under test, and its grade (the simulator grades the default rubric's
+# prompts itself: the answer's final result against the reference).
 QUESTIONS = {
-    "q1": ("What is two plus two?", "4", "It is 4.", "VERDICT: CORRECT"),
-    "q2": ("Name the capital of France.", "Paris", "Lyon.", "VERDICT: INCORRECT"),
-    "q3": ("Who wrote Hamlet?", "Shakespeare", "Marlowe, I believe.", "no opinion"),
+    "q1": ("What is two plus two?", "4", "It is 4.", "CORRECT"),
+    "q2": ("Name the capital of France.", "Paris", "Lyon.", "INCORRECT"),
+    "q3": ("Who wrote Hamlet?", "Shakespeare", "Marlowe, I believe.", "INCORRECT"),
 }
 
 
@@ -69,11 +71,11 @@ def run_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def judge_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """A Runware target pointing at a simulator whose answer key holds each question's verdict."""
+    """A Runware target pointing at a simulator with a judge that is never wrong (skill 1.0)."""
     from harness.simulator import SimulatorOptions, serve_simulator
 
     monkeypatch.setenv("JUDGE_TEST_KEY", "test-key")
-    options = SimulatorOptions(skill="fixed=1.0", answer_key={q: v for q, _, _, v in QUESTIONS.values()})
+    options = SimulatorOptions(skill="fixed=1.0")
     async with serve_simulator(options) as sim:
         target = tmp_path / "judge-sim.yaml"
         target.write_text(
@@ -94,7 +96,7 @@ async def test_judge_through_engine_and_simulator(
     assert [(s.item_id, s.value, s.outcome, s.extracted) for s in scores] == [
         ("q1", 1.0, "correct", "CORRECT"),
         ("q2", 0.0, "wrong", "INCORRECT"),
-        ("q3", None, "invalid", None),
+        ("q3", 0.0, "wrong", "INCORRECT"),
     ]
     judge_lines = (run_dir / "judge" / "records.jsonl").read_bytes().splitlines()
     assert len(judge_lines) == 3
@@ -122,7 +124,7 @@ async def test_new_answers_only_are_judged(run_dir: Path, judge_target: str) -> 
 
     config = ScorerConfig(name="judge", options={"target": judge_target})
     await ascore_run(run_dir, [config])
-    extra = model_record("q1", "Four.", "4")
+    extra = model_record("q1", "Two and two make 4.", "4")
     extra.trial_key = "t-q1-repeat"
     with (run_dir / "records.jsonl").open("ab") as fh:
         fh.write(orjson.dumps(extra.to_dict()) + b"\n")
@@ -132,11 +134,13 @@ async def test_new_answers_only_are_judged(run_dir: Path, judge_target: str) -> 
 
 
 def test_embedded_simulator_target_from_sync_code(run_dir: Path) -> None:
-    """`target: sim` starts its own simulator; with no verdicts in its answer key every reply is invalid,
-    and each one is still a recorded, billed judge call."""
+    """`target: sim` starts its own simulator, which grades each answer (right or wrong at its default
+    skill curve's rate); each one is a recorded, billed judge call."""
     from harness.scoring import score_run
     from harness.scoring.judge import judge_usage
 
     scores = score_run(run_dir, [ScorerConfig(name="judge", options={"target": "sim"})])
-    assert [(s.value, s.outcome) for s in scores] == [(None, "invalid")] * 3
+    assert all((s.value, s.outcome) in ((1.0, "correct"), (0.0, "wrong")) for s in scores)
+    assert [s.extracted for s in scores] == ["CORRECT" if s.value == 1.0 else "INCORRECT" for s in scores]
+    assert len(scores) == 3
     assert judge_usage(run_dir)["calls"] == 3
