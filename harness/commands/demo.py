@@ -34,4 +34,6 @@ def main(args: argparse.Namespace) -> int:
             command=("harness", *sys.argv[1:]),
         )
         result = run_suite(source, options, worker=worker)
-    return report_result(result, "demo")
+    from harness.commands import exit_now
+
+    return exit_now(report_result(result, "demo"))

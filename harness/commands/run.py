@@ -116,4 +116,6 @@ def main(args: argparse.Namespace) -> int:
 
         source = load_suite_source(find_suite(args.suite), overrides=args.overrides)
         result = run_suite(source, options_from(args), worker=worker)
-    return report_result(result, "run")
+    from harness.commands import exit_now
+
+    return exit_now(report_result(result, "run"))
