@@ -30,7 +30,7 @@ async def test_faulty_run_records_every_trial_once_and_reconciles_cost(tmp_path:
     # Timeouts well above a healthy response's time even on a loaded 2-core CI machine: a response the
     # simulator finished (and billed) after the client had given up would be paid for but never seen,
     # which is real but is not what this test measures. Hangs (hang_s=5) still time out.
-    timeouts = TimeoutConfig(connect_s=2, first_byte_s=2.0, idle_s=2.0, total_s=4.5)
+    timeouts = TimeoutConfig(connect_s=2, first_byte_s=1.0, idle_s=1.0, total_s=4.5)
     counts = ProgressCounts()
     async with serve_simulator(SimulatorOptions(latency="0", faults=FAULTS, seed=3)) as sim:
         result = await run_trials(
