@@ -223,57 +223,106 @@ class mapped_errors:
     `chunk()` per stream chunk to move it to "idle"; the total cap always applies. Everything
     aiohttp, the socket layer or the deadline raises leaves as a ProviderError chained to the cause;
     CancelledError and programming errors pass through untouched.
+
+    One loop timer per attempt, armed lazily: moving the deadline later (every chunk) only stores it,
+    and the timer, when it fires early, re-arms itself at the current deadline. Only a deadline moved
+    earlier than the armed timer re-arms at once. Expiry cancels the attempt's task, and the
+    cancellation comes out as a ProviderTimeoutError, as with `asyncio.timeout`.
     """
 
-    __slots__ = ("_loop", "_phase", "_secret", "_timeout", "_timeouts", "_total_end")
+    __slots__ = (
+        "_armed_at",
+        "_cancelling",
+        "_deadline",
+        "_expired",
+        "_handle",
+        "_loop",
+        "_phase",
+        "_secret",
+        "_task",
+        "_timeouts",
+        "_total_end",
+    )
 
     def __init__(self, timeouts: TimeoutConfig, *, secret: str | None = None) -> None:
         self._timeouts = timeouts
         self._secret = secret
         self._phase = "first byte"
-        self._total_end = 0.0
-        self._timeout: asyncio.Timeout | None = None
+        self._total_end = self._deadline = self._armed_at = 0.0
+        self._expired = False
+        self._cancelling = 0
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> mapped_errors:
         loop = self._loop = asyncio.get_running_loop()
+        task = self._task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("mapped_errors must be used inside a task")
+        self._cancelling = task.cancelling()
+        t = self._timeouts
         now = loop.time()
-        self._total_end = now + self._timeouts.total_s
-        self._timeout = asyncio.timeout_at(min(now + self._timeouts.first_byte_s, self._total_end))
-        await self._timeout.__aenter__()
+        self._total_end = total_end = now + t.total_s
+        self._deadline = min(now + t.first_byte_s, total_end)
+        # Armed at the earliest moment any later phase could end (first byte, then idle), so the
+        # common path (headers, body, done) never re-arms.
+        self._arm(min(self._deadline, now + t.idle_s))
         return self
 
     def expect_first_byte(self) -> None:
         """A new request inside the same attempt (an async poll): wait up to first_byte_s again."""
         self._phase = "first byte"
-        self._reschedule(self._timeouts.first_byte_s)
+        self._move(self._timeouts.first_byte_s)
 
     def first_byte(self) -> None:
         self._phase = "idle"
-        self._reschedule(self._timeouts.idle_s)
+        self._move(self._timeouts.idle_s)
 
     def chunk(self) -> None:
-        self._reschedule(self._timeouts.idle_s)
+        self._move(self._timeouts.idle_s)
 
     def pause(self, seconds: float) -> None:
         """Allow a deliberate wait (async poll interval) without tripping the idle deadline."""
         self._phase = "poll"
-        self._reschedule(seconds + self._timeouts.first_byte_s)
+        self._move(seconds + self._timeouts.first_byte_s)
 
-    def _reschedule(self, seconds: float) -> None:
-        assert self._timeout is not None
+    def _move(self, seconds: float) -> None:
         assert self._loop is not None
-        self._timeout.reschedule(min(self._loop.time() + seconds, self._total_end))
+        deadline = self._loop.time() + seconds
+        if deadline > self._total_end:
+            deadline = self._total_end
+        self._deadline = deadline
+        if deadline < self._armed_at and self._handle is not None:
+            self._handle.cancel()
+            self._arm(deadline)
+
+    def _arm(self, when: float) -> None:
+        assert self._loop is not None
+        self._armed_at = when
+        self._handle = self._loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        assert self._loop is not None
+        assert self._task is not None
+        self._handle = None
+        if self._loop.time() < self._deadline:  # the deadline moved on since the timer was armed
+            self._arm(self._deadline)
+            return
+        self._expired = True
+        self._task.cancel()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        assert self._timeout is not None
-        assert self._loop is not None
-        try:
-            await self._timeout.__aexit__(exc_type, exc, tb)
-        except TimeoutError as timeout:
-            raise self._timeout_error() from timeout
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._expired:
+            assert self._task is not None
+            # Our cancellation, and nobody else's since we entered: it was the deadline.
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise self._timeout_error() from TimeoutError()
         if exc is None or isinstance(exc, ProviderError):
             return False
         mapped = self._map(exc)
@@ -282,9 +331,8 @@ class mapped_errors:
         raise mapped from exc
 
     def _timeout_error(self) -> ProviderTimeoutError:
-        assert self._loop is not None
         t = self._timeouts
-        if self._loop.time() >= self._total_end - 1e-3:
+        if self._deadline >= self._total_end - 1e-3:
             return ProviderTimeoutError(f"attempt exceeded the total timeout of {t.total_s:g} s")
         if self._phase == "idle":
             return ProviderTimeoutError(f"no data for {t.idle_s:g} s (idle timeout)")
