@@ -23,6 +23,8 @@ def reasoning_text(value: Any) -> str | None:
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:  # the usual case first (bool, an int subclass, is not a count)
+        return value
     if isinstance(value, bool) or value is None:
         return 0
     if isinstance(value, int):
