@@ -174,6 +174,8 @@ class RichProgress(ProgressCounts):
             transient=False,
         )
         self._task: Any = None
+        self.refresh_s = 0.1
+        self._last_refresh = -float("inf")
 
     def on_run_start(self, *, total: int, skipped: int, target_rps: float | None) -> None:
         super().on_run_start(total=total, skipped=skipped, target_rps=target_rps)
@@ -196,11 +198,19 @@ class RichProgress(ProgressCounts):
 
     def on_trial_done(self, record: Record) -> None:
         super().on_trial_done(record)
-        self._refresh()
+        self._refresh_soon()
 
     def on_retry(self, trial: Trial, error: ProviderError, wait_s: float) -> None:
         super().on_retry(trial, error, wait_s)
-        self._refresh()
+        self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        # The bar redraws 10 times a second; pushing every trial's counts into it (a lock and a
+        # dict update each) would cost the event loop more than the bookkeeping of the trial itself.
+        now = self._clock()
+        if now - self._last_refresh >= self.refresh_s:
+            self._last_refresh = now
+            self._refresh()
 
     def on_notice(self, message: str) -> None:
         super().on_notice(message)

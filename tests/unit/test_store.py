@@ -142,3 +142,34 @@ def test_manifest_from_a_newer_harness_is_refused(tmp_path: Path) -> None:
 def test_missing_manifest(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no manifest"):
         read_manifest(tmp_path)
+
+
+async def test_prepare_completes_each_batch_before_it_is_written(tmp_path: Path) -> None:
+    on_disk_when_prepared: list[int] = []
+
+    def prepare(batch: list[Record]) -> None:
+        on_disk_when_prepared.append(len(read_records(tmp_path)))
+        for r in batch:
+            r.client_completion_tokens = 7
+
+    store = RunStore(tmp_path, prepare=prepare)
+    store.open()
+    store.start()
+    store.append(record("a"))
+    store.append(record("b"))
+    await store.close()
+    assert on_disk_when_prepared == [0]  # one batch, prepared before anything reached the file
+    assert [r.client_completion_tokens for r in read_records(tmp_path)] == [7, 7]
+
+
+async def test_close_now_prepares_what_is_queued(tmp_path: Path) -> None:
+    def prepare(batch: list[Record]) -> None:
+        for r in batch:
+            r.client_completion_tokens = 3
+
+    store = RunStore(tmp_path, prepare=prepare)
+    store.open()
+    store.start()
+    store.append(record("a"))
+    store.close_now()
+    assert [r.client_completion_tokens for r in read_records(tmp_path)] == [3]
