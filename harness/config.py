@@ -228,7 +228,10 @@ class GateMetricConfig(_Config):
     """Per-metric regression tolerance for `harness compare`."""
 
     tolerance: float | None = Field(
-        default=None, ge=0, description="Largest allowed drop (absolute) before it is a regression."
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed drop (absolute, a share: 0.02 = 2 points) before it is a regression.",
     )
     ratio: float | None = Field(
         default=None,
@@ -243,7 +246,8 @@ class GateConfig(_Config):
     tolerance: float = Field(
         default=0.02,
         ge=0,
-        description="Quality: a regression is a drop whose whole 95% CI lies beyond this (absolute).",
+        le=1,
+        description="Quality: a regression is a drop whose whole 95% CI lies beyond this (absolute share: 0.02 = 2 points).",
     )
     latency_ratio: float = Field(
         default=1.2, gt=1, description="p50/p95 latency: regression when the ratio's CI lies above this."

@@ -152,6 +152,7 @@ CASES = [
     ),
     Case("grid-target-unknown", ("unknown target 'nowhere'",), BASE + "grid:\n  target: [nowhere]\n"),
     Case("limit-zero", ("--limit",), args=("--limit", "0")),
+    Case("gate-tolerance-not-a-share", ("gate.tolerance", "1"), BASE + "gate:\n  tolerance: 2\n"),
     Case(
         "gate-unknown-metric",
         ("gate.metrics.p96_latency_s", "p95_latency_s"),
