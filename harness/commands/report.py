@@ -50,10 +50,15 @@ def _non_negative(text: str) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from harness.report import build_outputs, render_markdown
+    from harness.report.worker import figure_jobs, owns_process
 
     html = args.format == "html"
     outputs = build_outputs(
-        args.run_dir, max_items=args.max_items, html=html, report_path=args.out if html else None
+        args.run_dir,
+        max_items=args.max_items,
+        html=html,
+        report_path=args.out if html else None,
+        jobs=figure_jobs() if owns_process() else 1,  # no fork of a host program (tests)
     )
     if html:
         print(outputs.report_path)

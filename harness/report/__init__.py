@@ -84,6 +84,7 @@ def build_outputs(
     max_items: int | None = None,
     html: bool = True,
     report_path: Path | None = None,
+    jobs: int = 1,
 ) -> Outputs:
     """Re-score, summarise, check thresholds, and write scores.jsonl, summary.json and report.html.
 
@@ -94,6 +95,7 @@ def build_outputs(
         max_items: cap of the items drill-down; by default the suite's `report.max_items`.
         html: False to skip report.html (summary.json and scores.jsonl are still rewritten).
         report_path: where to write the page instead of RUN_DIR/report.html.
+        jobs: 2 to draw half of the figures in a forked process (harness.report.parallel).
     """
     from harness.config import ScorerConfig, ThresholdConfig
     from harness.gate import evaluate_thresholds
@@ -121,7 +123,14 @@ def build_outputs(
     summary["thresholds"] = [r.to_dict() for r in results]
     write_summary(run_dir, summary)
     path = (
-        render_report(run_dir, summary=summary, comparison=comparison, max_items=max_items, out=report_path)
+        render_report(
+            run_dir,
+            summary=summary,
+            comparison=comparison,
+            max_items=max_items,
+            out=report_path,
+            jobs=jobs,
+        )
         if html
         else None
     )
@@ -135,6 +144,7 @@ def render_report(
     comparison: Mapping[str, Any] | None = None,
     max_items: int | None = None,
     out: Path | None = None,
+    jobs: int = 1,
 ) -> Path:
     """Write report.html from the run directory as it is (summary.json unless `summary` is given)."""
     from harness.report.render import build_context, render_html
@@ -142,7 +152,7 @@ def render_report(
 
     run_dir = Path(run_dir)
     files = load_run_files(run_dir, summary=summary)
-    page = render_html(build_context(files, comparison=comparison, max_items=max_items))
+    page = render_html(build_context(files, comparison=comparison, max_items=max_items, jobs=jobs))
     path = out if out is not None else run_dir / REPORT_FILE
     tmp = path.with_name(f".{path.name}.tmp")
     try:

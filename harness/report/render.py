@@ -26,25 +26,34 @@ SCRIPT = "report.js"
 
 
 def build_context(
-    files: RunFiles, *, comparison: Mapping[str, Any] | None = None, max_items: int | None = None
+    files: RunFiles,
+    *,
+    comparison: Mapping[str, Any] | None = None,
+    max_items: int | None = None,
+    jobs: int = 1,
 ) -> ReportContext:
-    """Everything the page shows, formatted; figures already drawn."""
+    """Everything the page shows, formatted; figures already drawn (with jobs=2, the performance
+    figures in a forked process while this one draws the quality ones: the same page, sooner)."""
     from harness.report import charts, perf_charts, sections
     from harness.report.comparison import comparison_section
     from harness.report.items import items_section
+    from harness.report.parallel import run_split
 
     summary = files.summary
     refs = cell_refs(summary)
     header = sections.build_header(
         files.manifest, summary, n_records=len(files.records), skipped=files.skipped_lines
     )
-    parts = [
-        charts.sweep_section(files, refs),
-        charts.tradeoff_section(files, refs),
-        perf_charts.latency_section(files, refs),
-        perf_charts.money_section(files, refs),
-        perf_charts.reliability_section(files, refs),
-    ]
+    # Two groups of about equal drawing time on runs big and small.
+    parts = run_split(
+        [lambda: charts.sweep_section(files, refs), lambda: charts.tradeoff_section(files, refs)],
+        [
+            lambda: perf_charts.latency_section(files, refs),
+            lambda: perf_charts.money_section(files, refs),
+            lambda: perf_charts.reliability_section(files, refs),
+        ],
+        jobs=jobs,
+    )
     if comparison:
         parts.append(comparison_section(comparison, refs))
     return ReportContext(

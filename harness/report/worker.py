@@ -138,6 +138,11 @@ def outputs_worker(enabled: bool) -> Iterator[OutputsWorker | None]:
             worker.close()
 
 
+def figure_jobs() -> int:
+    """Processes that draw a report's figures: 2 when this machine has a second core."""
+    return 2 if (os.cpu_count() or 1) > 1 else 1
+
+
 def _preload() -> None:
     import importlib
 
@@ -164,7 +169,7 @@ def main() -> int:
         from harness.report import build_outputs
 
         run_dir = Path(orjson.loads(line)["run_dir"])
-        outputs = build_outputs(run_dir)
+        outputs = build_outputs(run_dir, jobs=figure_jobs())
         reply: dict[str, Any] = {
             "ok": True,
             "summary": outputs.summary,
