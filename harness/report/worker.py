@@ -165,6 +165,8 @@ def main() -> int:
     line = sys.stdin.buffer.readline()
     if not line.strip():
         return 0  # the parent had nothing for us (dry run, failed validation, interrupted run)
+    answer = sys.stdout.buffer
+    sys.stdout = sys.stderr  # stdout carries the one reply line; anything printed meanwhile goes to stderr
     try:
         from harness.report import build_outputs
 
@@ -178,8 +180,8 @@ def main() -> int:
         data = orjson.dumps(reply, option=orjson.OPT_SERIALIZE_NUMPY)
     except Exception as exc:
         data = orjson.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
-    sys.stdout.buffer.write(data + b"\n")
-    sys.stdout.buffer.flush()
+    answer.write(data + b"\n")
+    answer.flush()
     return 0
 
 
