@@ -215,3 +215,14 @@ def test_property_messages_valid_iff_roles_allowed_and_last_is_user(roles: list[
     messages = [{"role": r, "content": "x"} for r in roles]
     ok = all(r in ("user", "assistant") for r in roles) and roles[-1] == "user"
     assert (validate_task(QWEN, task(messages=messages)) == []) == ok
+
+
+def test_openai_generic_card_takes_the_portable_thinking_switch() -> None:
+    from harness.capability import load_card, validate_settings
+
+    card = load_card("openai-generic")
+    assert validate_settings(card, {"thinkingLevel": "low"}) == []
+    assert validate_settings(card, {"thinkingLevel": "high"}) == []
+    (violation,) = validate_settings(card, {"thinkingLevel": "medium"})
+    assert violation.parameter.endswith("thinkingLevel")
+    assert list(violation.allowed_values or []) == ["low", "high"]
