@@ -1,8 +1,11 @@
 """The run directory on disk: its layout, the single writer task that appends `records.jsonl`, the
-manifest (written at start, updated at the end), and resume (which trial keys are already recorded).
+manifest (written at start, updated at the end), and resume (which trial keys are already done).
 
-It never rewrites a record and never decides what to run; a torn last line left by a killed process is
-cut off before appending and reported, never silently merged into the next record.
+It is the one reader of records.jsonl, with one rule: the file is append-only, a trial sent again
+(a failed trial on resume) gets a new line, and the latest record per trial_key wins everywhere the
+file is read; a resume skips trials whose latest record is ok and sends the others again. It never
+rewrites a record and never decides what to run; a torn last line left by a killed process is cut off
+before appending and reported, never silently merged into the next record.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ __all__ = [
     "SUMMARY",
     "RecordScan",
     "RunStore",
+    "read_latest_lines",
     "read_manifest",
     "read_records",
     "scan_records",
@@ -45,14 +49,18 @@ _LOCK = ".lock"
 
 @dataclass(slots=True)
 class RecordScan:
-    """What a records file holds, read without building Records (enough to resume)."""
+    """What a records file holds, read without building Records (enough to resume).
 
-    keys: set[str] = field(default_factory=set)
-    n_lines: int = 0
+    Trials are counted by their latest record; `cost_usd` is every line's, since a failed attempt
+    that was later sent again still cost what it cost."""
+
+    keys: set[str] = field(default_factory=set)  # trials whose latest record is ok (a resume skips them)
+    error_keys: set[str] = field(default_factory=set)  # latest record is an error (a resume resends)
+    n_lines: int = 0  # complete records in the file, superseded ones included
     n_ok: int = 0
     n_error: int = 0
     cost_usd: float = 0.0
-    duplicates: int = 0
+    duplicates: int = 0  # lines superseded by a later record of the same trial
     torn_line: int | None = None  # 1-based number of an incomplete last line, if any
     good_bytes: int = 0  # length of the file up to the end of its last complete line
 
@@ -74,9 +82,10 @@ def _iter_lines(path: Path) -> Iterable[tuple[int, bytes, bool]]:
         yield len(lines) + 1, last, False
 
 
-def _parse_lines(path: Path) -> tuple[list[dict[str, Any]], int | None, int]:
-    """Parsed lines, the number of a torn last line (or None), and the byte length of the good part."""
-    parsed: list[dict[str, Any]] = []
+def _parse_lines(path: Path) -> tuple[list[tuple[bytes, dict[str, Any]]], int | None, int]:
+    """(raw line, parsed object) per complete line, the number of a torn last line (or None), and the
+    byte length of the good part."""
+    parsed: list[tuple[bytes, dict[str, Any]]] = []
     torn: int | None = None
     good = 0
     entries = list(_iter_lines(path))
@@ -94,47 +103,67 @@ def _parse_lines(path: Path) -> tuple[list[dict[str, Any]], int | None, int]:
                 torn = number
                 break
             raise StoreError(f"{path}:{number}: not a JSON record (the file is damaged in the middle)")
-        parsed.append(raw)
+        parsed.append((line, raw))
         good += len(line) + 1
     return parsed, torn, good
 
 
+def _latest(path: Path, parsed: list[tuple[bytes, dict[str, Any]]]) -> list[tuple[bytes, dict[str, Any]]]:
+    """The latest line per trial_key, in the file order of those latest lines."""
+    latest: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    for entry in parsed:
+        key = entry[1].get("trial_key")
+        if not isinstance(key, str):
+            raise StoreError(f"{path}: a record has no trial_key")
+        latest.pop(key, None)  # re-inserted, so the order is that of each trial's latest line
+        latest[key] = entry
+    return list(latest.values())
+
+
 def scan_records(run_dir: Path) -> RecordScan:
-    """Keys, counts and cost of the records already in a run directory (empty when there are none)."""
+    """Keys, counts (by each trial's latest record) and cost of the records already in a run directory
+    (empty when there are none)."""
     path = Path(run_dir) / RECORDS
     scan = RecordScan()
     if not path.exists():
         return scan
     parsed, scan.torn_line, scan.good_bytes = _parse_lines(path)
-    for raw in parsed:
-        key = raw.get("trial_key")
-        if not isinstance(key, str):
-            raise StoreError(f"{path}: a record has no trial_key")
-        if key in scan.keys:
-            scan.duplicates += 1
-            continue
-        scan.keys.add(key)
-        scan.n_lines += 1
-        if raw.get("status") == "ok":
-            scan.n_ok += 1
-        else:
-            scan.n_error += 1
+    scan.n_lines = len(parsed)
+    for _, raw in parsed:
         cost = raw.get("cost_usd")
         if cost is None:
             cost = raw.get("price_table_cost_usd")
         scan.cost_usd += float(cost or 0.0)
+    latest = _latest(path, parsed)
+    scan.duplicates = len(parsed) - len(latest)
+    for _, raw in latest:
+        if raw.get("status") == "ok":
+            scan.keys.add(raw["trial_key"])
+        else:
+            scan.error_keys.add(raw["trial_key"])
+    scan.n_ok, scan.n_error = len(scan.keys), len(scan.error_keys)
     return scan
 
 
-def read_records(run_dir: Path) -> list[Record]:
-    """Every complete record of a run directory, in file order; a torn last line is skipped."""
+def read_latest_lines(run_dir: Path) -> tuple[list[tuple[bytes, dict[str, Any]]], int | None]:
+    """(raw line, parsed object) of each trial's latest record, in the file order of those lines, and
+    the number of a torn (skipped) last line or None; for readers that want the raw JSON rather than
+    Records (the report). Raises StoreError when there is no records file."""
     path = Path(run_dir) / RECORDS
     if not path.exists():
         raise StoreError(f"{path}: no records file (is this a run directory?)")
-    parsed, _, _ = _parse_lines(path)
+    parsed, torn, _ = _parse_lines(path)
+    return _latest(path, parsed), torn
+
+
+def read_records(run_dir: Path) -> list[Record]:
+    """Each trial's latest complete record (in the file order of those records); a torn last line is
+    skipped."""
+    path = Path(run_dir) / RECORDS
+    lines, _ = read_latest_lines(run_dir)
     try:
-        return [Record.from_dict(raw) for raw in parsed]
-    except (KeyError, TypeError) as exc:
+        return [Record.from_dict(raw) for _, raw in lines]
+    except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{path}: a record does not match schema version {SCHEMA_VERSION}: {exc}") from exc
 
 

@@ -320,12 +320,13 @@ def execute(
         base.message = f"run {run_result.status}: {run_result.stop_reason or 'not every trial finished'}"
         base.resume_command = resume_command(prepared, options, run_dir)
     else:
-        done = run_result.n_ok + run_result.n_error
-        rate = run_result.n_error / done if done else 0.0
+        # Every trial of the run directory by its latest record, earlier sessions of a resume included.
+        done = run_result.total_ok + run_result.total_error
+        rate = run_result.total_error / done if done else 0.0
         if rate > prepared.suite.gate.max_error_rate:
             base.exit_code = EXIT_INFRA
             base.message = (
-                f"{run_result.n_error} of {done} trials failed ({rate:.0%}), more than "
+                f"{run_result.total_error} of {done} trials failed ({rate:.0%}), more than "
                 f"gate.max_error_rate={prepared.suite.gate.max_error_rate:.0%}"
             )
     return _finish(prepared, run_dir, base, worker)

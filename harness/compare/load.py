@@ -210,12 +210,9 @@ def _read_summary(path: Path, role: str) -> dict[str, Any]:
 
 
 def _read_records(run_dir: Path) -> list[Record]:
-    from harness.stats import read_run_records
+    from harness.store import read_records
 
-    by_key = {
-        record.trial_key: record for record in read_run_records(run_dir)
-    }  # a key written twice: last wins
-    return list(by_key.values())
+    return read_records(run_dir)  # each trial's latest record
 
 
 def _read_scores(run_dir: Path, records: Sequence[Record], manifest: Mapping[str, Any]) -> list[Score]:

@@ -1,9 +1,9 @@
 """Reads a run directory (manifest.json, summary.json, records.jsonl, scores.jsonl) into the compact
 frames the report needs. Owns reading only: it never writes, re-scores or summarises.
 
-Records are parsed once with orjson into one row each; their texts are not kept, only each line's
-bytes, so the items drill-down can re-read the few records it shows without a second pass over a
-100,000-line file.
+Records come from harness.store.read_latest_lines (each trial's latest record, parsed once with orjson)
+into one row each; their texts are not kept, only each line's bytes, so the items drill-down can
+re-read the few records it shows without a second pass over a 100,000-line file.
 """
 
 from __future__ import annotations
@@ -123,11 +123,11 @@ def load_run_files(run_dir: Path, *, summary: dict[str, Any] | None = None) -> R
         columns[AXIS_PREFIX + axis] = []
     lines: list[bytes] = []
     itl_parts: dict[str, list[np.ndarray]] = {}
-    skipped = 0
-    for _, raw, rec in iter_jsonl(run_dir / "records.jsonl"):
-        if rec is None or "trial_key" not in rec:
-            skipped += 1
-            continue
+    from harness.store import RECORDS, read_latest_lines
+
+    latest, torn = read_latest_lines(run_dir) if (run_dir / RECORDS).exists() else ([], None)
+    skipped = 0 if torn is None else 1
+    for raw, rec in latest:
         timing = rec.get("timing") or {}
         cell = rec.get("cell") or {}
         cell_id = str(rec.get("cell_id", ""))

@@ -39,7 +39,8 @@ _RUN_LEVEL_KINDS = frozenset({"auth", "payment", "connect"})
 @dataclass(slots=True, frozen=True)
 class RunResult:
     """How a run (or this session of a resumed run) ended. Counts are of this session;
-    `total_cost_usd` includes earlier sessions."""
+    `total_cost_usd` includes earlier sessions, and `total_ok` / `total_error` count every trial in the
+    run directory by its latest record (a failed trial sent again and now ok counts as ok)."""
 
     status: str  # complete | stopped | interrupted | failed
     n_done: int
@@ -54,6 +55,8 @@ class RunResult:
     target_rps: float | None = None
     achieved_rps: float | None = None
     torn_line: int | None = None
+    total_ok: int = 0
+    total_error: int = 0
 
 
 async def run_trials(
@@ -65,7 +68,8 @@ async def run_trials(
     observer: Observer | None = None,
     manifest: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Send every trial not yet recorded in `run_dir`, append one record per finished trial, and keep
+    """Send every trial of `run_dir` not yet recorded as ok (never sent, or whose latest record is an
+    error), append one record per finished trial, and keep
     manifest.json current. Raises BudgetExceededError / CircuitOpenError (after writing everything)
     when the run stops early; on cancellation the directory is left consistent (status interrupted)."""
     return await _Engine(trials, targets, run, Path(run_dir), observer or BaseObserver(), manifest).run()
@@ -108,9 +112,12 @@ class _Engine:
         self.first_sends: list[float] = []
         self.n_ok = self.n_error = 0
         self.cost_usd = 0.0
+        self.ok_keys: set[str] = set()  # latest state of every trial on disk, this session included
+        self.error_keys: set[str] = set()
 
     async def run(self) -> RunResult:
         scan = self.store.open()
+        self.ok_keys, self.error_keys = set(scan.keys), set(scan.error_keys)
         try:
             return await self._run_open(scan.keys, scan.torn_line, scan.cost_usd)
         finally:
@@ -139,6 +146,9 @@ class _Engine:
         )
         write_manifest(self.run_dir, manifest)
         self.observer.on_run_start(total=len(pending), skipped=skipped, target_rps=self.run_cfg.rate_rps)
+        retried = sum(t.key in self.error_keys for t in pending)
+        if retried:
+            self.observer.on_notice(f"{retried} trials whose latest record is an error are sent again")
         if torn_line is not None:
             self.observer.on_notice(
                 f"records.jsonl line {torn_line} was incomplete (the last run was killed mid-write); "
@@ -209,6 +219,8 @@ class _Engine:
             target_rps=self.run_cfg.rate_rps,
             achieved_rps=rps,
             torn_line=torn,
+            total_ok=len(self.ok_keys),
+            total_error=len(self.error_keys),
         )
         manifest.update(
             end_fields(
@@ -381,8 +393,11 @@ class _Engine:
         for record in records:
             if record.status == "ok":
                 self.n_ok += 1
+                self.ok_keys.add(record.trial_key)
+                self.error_keys.discard(record.trial_key)
             else:
                 self.n_error += 1
+                self.error_keys.add(record.trial_key)
             self.cost_usd += record.effective_cost_usd
             self.observer.on_trial_done(record)
 

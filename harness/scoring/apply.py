@@ -6,11 +6,10 @@ first. Must not touch records.jsonl beyond reading it.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import orjson
 
@@ -20,7 +19,6 @@ from harness.records import Record, Score
 from harness.scoring.base import Scorer, error_score
 from harness.scoring.registry import build_scorer
 
-RECORDS_FILE = "records.jsonl"
 SCORES_FILE = "scores.jsonl"
 
 
@@ -116,51 +114,11 @@ def _one(record: Record, index: int, label: str, scorer_: Scorer) -> Score:
 
 
 def read_run_records(run_dir: Path) -> list[Record]:
-    """The records of a run directory, the last one kept when a trial key repeats.
+    """Each trial's latest record in a run directory (harness.store.read_records, the one reader of
+    records.jsonl)."""
+    from harness.store import read_records
 
-    Uses `harness.store.read_records` when the store module exists, else reads the JSONL itself,
-    skipping a torn last line (a crash mid-write).
-    """
-    reader = _store_reader()
-    records = reader(run_dir) if reader is not None else _read_jsonl_records(run_dir / RECORDS_FILE)
-    latest: dict[str, Record] = {}
-    for record in records:
-        latest.pop(record.trial_key, None)
-        latest[record.trial_key] = record
-    return list(latest.values())
-
-
-def _store_reader() -> Callable[[Path], list[Record]] | None:
-    try:
-        store = importlib.import_module("harness.store")
-    except ImportError:
-        return None
-    reader = getattr(store, "read_records", None)
-    return cast(Callable[[Path], list[Record]], reader) if callable(reader) else None
-
-
-def _read_jsonl_records(path: Path) -> list[Record]:
-    try:
-        lines = path.read_bytes().splitlines()
-    except FileNotFoundError as exc:
-        raise StoreError(f"{path}: no records file; is this a run directory?") from exc
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot read records ({exc})") from exc
-    records: list[Record] = []
-    last = len(lines) - 1
-    while last >= 0 and not lines[last].strip():
-        last -= 1
-    for number, line in enumerate(lines[: last + 1], start=1):
-        if not line.strip():
-            continue
-        try:
-            raw: Any = orjson.loads(line)
-            records.append(Record.from_dict(raw))
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            if number - 1 == last:
-                break  # a torn last line: the writer died mid-line; that trial will be redone on resume
-            raise StoreError(f"{path}:{number}: not a valid record ({exc})") from exc
-    return records
+    return read_records(Path(run_dir))
 
 
 def write_scores(run_dir: Path, scores: Sequence[Score]) -> Path:

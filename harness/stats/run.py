@@ -1,6 +1,6 @@
 """Notebook access to a run directory: `load_run(run_dir) -> RunData` (records and scores as
-DataFrames, summary, manifest) and `export_parquet(run_dir)`. Reads the JSONL files itself, skipping a
-torn last line; it never writes records or scores, only the Parquet copies.
+DataFrames, summary, manifest) and `export_parquet(run_dir)`. Records come from harness.store (each
+trial's latest record); it never writes records or scores, only the Parquet copies.
 """
 
 from __future__ import annotations
@@ -69,8 +69,11 @@ def _read_jsonl(path: Path, build: Callable[[dict[str, Any]], _T]) -> list[_T]:
 
 
 def read_run_records(run_dir: Path | str) -> list[Record]:
-    """The records of a run directory (records.jsonl), torn last line skipped."""
-    return _read_jsonl(Path(run_dir) / RECORDS_FILE, Record.from_dict)
+    """Each trial's latest record in a run directory (harness.store.read_records; [] without records)."""
+    from harness.store import read_records
+
+    path = Path(run_dir)
+    return read_records(path) if (path / RECORDS_FILE).exists() else []
 
 
 def read_run_scores(run_dir: Path | str) -> list[Score]:

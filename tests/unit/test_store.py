@@ -68,10 +68,31 @@ async def test_on_written_sees_records_after_they_are_on_disk(tmp_path: Path) ->
 async def test_scan_counts_keys_status_and_cost(tmp_path: Path) -> None:
     await write(tmp_path, [record("a"), record("b", ok=False, cost=None), record("c", cost=0.25)])
     scan = scan_records(tmp_path)
-    assert scan.keys == {"a", "b", "c"}
+    assert scan.keys == {"a", "c"}
+    assert scan.error_keys == {"b"}
     assert (scan.n_ok, scan.n_error) == (2, 1)
     assert scan.cost_usd == pytest.approx(0.75)
     assert scan.torn_line is None
+
+
+async def test_latest_record_per_trial_wins(tmp_path: Path) -> None:
+    # "a" failed, then was sent again and is ok; "b" is ok once; "c" failed twice
+    await write(
+        tmp_path,
+        [
+            record("a", ok=False, cost=0.1),
+            record("b"),
+            record("c", ok=False),
+            record("a"),
+            record("c", ok=False),
+        ],
+    )
+    scan = scan_records(tmp_path)
+    assert (scan.keys, scan.error_keys) == ({"a", "b"}, {"c"})
+    assert (scan.n_ok, scan.n_error, scan.n_lines, scan.duplicates) == (2, 1, 5, 2)
+    assert scan.cost_usd == pytest.approx(0.1 + 0.5 * 4)  # every attempt cost what it cost
+    latest = read_records(tmp_path)
+    assert [(r.trial_key, r.status) for r in latest] == [("b", "ok"), ("a", "ok"), ("c", "error")]
 
 
 async def test_torn_last_line_is_skipped_then_cut_on_open(tmp_path: Path) -> None:

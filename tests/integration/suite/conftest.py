@@ -13,7 +13,8 @@ import pytest
 
 
 class ThreadedSimulator:
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
+        self.options = {"latency": "0", **options}
         self.loop = asyncio.new_event_loop()
         self.running: Any = None
         self._ready: Future[None] = Future()
@@ -29,7 +30,7 @@ class ThreadedSimulator:
 
         self._stop = asyncio.Event()
         try:
-            async with serve_simulator(SimulatorOptions(latency="0")) as sim:
+            async with serve_simulator(SimulatorOptions(**self.options)) as sim:
                 self.running = sim
                 self._ready.set_result(None)
                 await self._stop.wait()

@@ -283,3 +283,33 @@ async def test_unknown_target_is_a_config_error(tmp_path: Path) -> None:
     trials: list[Trial] = make_trials(1, target="elsewhere")
     with pytest.raises(ConfigError, match="elsewhere"):
         await run_trials(trials, make_targets(), fast_run(), tmp_path)
+
+
+async def test_resume_sends_failed_trials_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[FakeProvider] = []
+    use(monkeypatch, made, behaviour=lambda trial, attempt: AuthError("Invalid API key", status=401))
+    trials = make_trials(5)
+    first = await run_trials(trials, make_targets(), fast_run(), tmp_path)
+    assert (first.status, first.total_ok, first.total_error) == ("complete", 0, 5)
+    use(monkeypatch, made)  # the key is fixed
+    result = await run_trials(trials, make_targets(), fast_run(), tmp_path)
+    assert sorted(k for req in made[1].requests for k in req) == sorted(t.key for t in trials)
+    assert (result.n_skipped_resumed, result.n_ok, result.total_ok, result.total_error) == (0, 5, 5, 0)
+    assert [r.status for r in read_records(tmp_path)] == ["ok"] * 5
+    assert (tmp_path / "records.jsonl").read_bytes().count(b"\n") == 10  # append-only
+
+
+async def test_totals_count_the_latest_state_of_every_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[FakeProvider] = []
+    use(
+        monkeypatch,
+        made,
+        behaviour=lambda trial, attempt: BadRequestError("bad") if trial.key == "key00001" else None,
+    )
+    trials = make_trials(6)
+    await run_trials(trials[:3], make_targets(), fast_run(), tmp_path)
+    result = await run_trials(trials, make_targets(), fast_run(), tmp_path)
+    # this session: key00001 again (still failing) and the three new ones
+    assert (result.n_done, result.n_error, result.total_ok, result.total_error) == (4, 1, 5, 1)
