@@ -329,7 +329,30 @@ def execute(
                 f"{run_result.total_error} of {done} trials failed ({rate:.0%}), more than "
                 f"gate.max_error_rate={prepared.suite.gate.max_error_rate:.0%}"
             )
+            cause = describe_errors(run_dir)
+            if cause:
+                base.message += f"; {cause}"
     return _finish(prepared, run_dir, base, worker)
+
+
+def describe_errors(run_dir: Path) -> str:
+    """The most common error kind among the trials' latest records, with a sample message:
+    "mostly auth (5 of 5 errors): invalidApiKey: ..." ("" when no trial failed)."""
+    import collections
+
+    from harness.store import read_latest_lines
+
+    errors = [raw.get("error") or {} for _, raw in read_latest_lines(run_dir)[0] if raw.get("status") != "ok"]
+    if not errors:
+        return ""
+    kinds = collections.Counter(str(e.get("kind") or "unknown") for e in errors)
+    kind, count = kinds.most_common(1)[0]
+    sample = next(e for e in reversed(errors) if str(e.get("kind") or "unknown") == kind)
+    message = str(sample.get("message") or "").strip()
+    code = sample.get("code")
+    if code and str(code) not in message:
+        message = f"{code}: {message}" if message else str(code)
+    return f"mostly {kind} ({count} of {len(errors)} errors)" + (f": {message}" if message else "")
 
 
 def _run_loop(prepared: PreparedRun, options: RunOptions, run_dir: Path) -> RunResult:

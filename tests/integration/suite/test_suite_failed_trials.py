@@ -1,4 +1,4 @@
-"""A run whose every trial failed (a wrong API key): exit 3, then --resume with the right
+"""A run whose every trial failed (a wrong API key): exit 3 naming the cause, then --resume with the right
 key sends those trials again and the run passes; records.jsonl stays append-only."""
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def test_failed_trials_exit_3_with_the_cause_and_a_resume_retries_them(
     assert main([*args, "--out", str(out)]) == 3
     err = capsys.readouterr().err
     assert "5 of 5 trials failed (100%)" in err
+    assert "mostly auth (5 of 5 errors): invalidApiKey" in err
     assert [r.status for r in read_records(out)] == ["error"] * 5
 
     monkeypatch.setenv("RUNWARE_API_KEY", "right")
