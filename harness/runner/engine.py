@@ -57,6 +57,7 @@ class RunResult:
     torn_line: int | None = None
     total_ok: int = 0
     total_error: int = 0
+    n_held_back: int = 0  # run-level failures (auth, payment, connect) not written: a resume resends them
 
 
 async def run_trials(
@@ -109,6 +110,7 @@ class _Engine:
         self.estimates: dict[str, float | None] = {}
         self.reserved: dict[str, float] = {}
         self.held: list[Record] = []
+        self.n_held_back = 0
         self.first_sends: list[float] = []
         self.n_ok = self.n_error = 0
         self.cost_usd = 0.0
@@ -180,10 +182,13 @@ class _Engine:
 
     @staticmethod
     def _summary(result: RunResult) -> str:
-        return (
-            f"{result.n_done} trials recorded this session ({result.n_ok} ok, {result.n_error} errors); "
-            "resume with the same run directory to continue"
-        )
+        text = f"{result.n_done} trials recorded this session ({result.n_ok} ok, {result.n_error} errors)"
+        if result.n_held_back:
+            text += (
+                f"; {result.n_held_back} more failed with an endpoint or account error (auth, payment, "
+                "connect) and were not kept, so a resume sends them again"
+            )
+        return text + "; resume with the same run directory to continue"
 
     async def _finish(
         self, manifest: dict[str, Any], status: str, wall: float, skipped: int, spent: float, torn: int | None
@@ -198,6 +203,8 @@ class _Engine:
         if self.stop_kind != "circuit":
             for record in self.held:
                 self.store.append(record)
+        else:
+            self.n_held_back = len(self.held)
         self.held.clear()
         try:
             await self.store.close()
@@ -221,6 +228,7 @@ class _Engine:
             torn_line=torn,
             total_ok=len(self.ok_keys),
             total_error=len(self.error_keys),
+            n_held_back=self.n_held_back,
         )
         manifest.update(
             end_fields(

@@ -313,3 +313,23 @@ async def test_totals_count_the_latest_state_of_every_session(
     result = await run_trials(trials, make_targets(), fast_run(), tmp_path)
     # this session: key00001 again (still failing) and the three new ones
     assert (result.n_done, result.n_error, result.total_ok, result.total_error) == (4, 1, 5, 1)
+
+
+async def test_circuit_stop_says_how_many_failures_were_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[FakeProvider] = []
+    use(
+        monkeypatch,
+        made,
+        behaviour=lambda trial, attempt: AuthError("Invalid API key", status=401),
+        whole=True,
+    )
+    run = fast_run(concurrency=1, circuit_breaker_window=5, circuit_breaker_error_rate=0.9)
+    with pytest.raises(CircuitOpenError) as info:
+        await run_trials(make_trials(50), make_targets(), run, tmp_path)
+    sent = sum(len(r) for r in made[0].requests)  # an auth error is not retried
+    assert sent == 5
+    assert "0 trials recorded this session (0 ok, 0 errors)" in str(info.value)
+    assert f"{sent} more failed with an endpoint or account error" in str(info.value)
+    assert "a resume sends them again" in str(info.value)
