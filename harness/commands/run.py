@@ -64,7 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate", type=positive_float, metavar="RPS", help="open-loop arrival rate, requests/s"
     )
     parser.add_argument(
-        "--max-cost", type=positive_float, metavar="USD", help="stop before spending more than this"
+        "--max-cost",
+        type=positive_float,
+        metavar="USD",
+        help="stop before spending more than this; until trials finish, each one in flight reserves "
+        "its prompt plus maxTokens completion tokens at the price table's rate, so a budget below "
+        "that sends nothing (lower maxTokens or raise the budget)",
     )
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted run in DIR")
     parser.add_argument(

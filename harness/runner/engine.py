@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -230,6 +231,13 @@ class _Engine:
             total_error=len(self.error_keys),
             n_held_back=self.n_held_back,
         )
+        if self.stop_kind == "budget":
+            # The reason was written when dispatching stopped; trials in flight then went on to spend.
+            self.stop_reason = (
+                f"{self.stop_reason}; ${result.total_cost_usd:.4f} spent in all once the trials in flight "
+                "had finished"
+            )
+            result = dataclasses.replace(result, stop_reason=self.stop_reason)
         manifest.update(
             end_fields(
                 status=status,
@@ -346,11 +354,33 @@ class _Engine:
             return True
         estimates = [self.budget.estimate(self._price_estimate(t)) for t in batch]
         if not self.budget.try_reserve(sum(estimates)):
-            self._request_stop("budget", self.budget.reason or "budget exhausted")
+            self._request_stop("budget", self._budget_reason(batch, sum(estimates)))
             return False
         for trial, estimate in zip(batch, estimates, strict=True):
             self.reserved[trial.key] = estimate
         return True
+
+    def _budget_reason(self, batch: list[Trial], estimate: float) -> str:
+        reason = self.budget.reason or "budget exhausted"
+        if self.budget.n_finished or not self.budget.max_cost_usd:
+            return reason
+        # No trial has finished yet, so each one reserves the most it can cost: that is easily more
+        # than a small budget, and then nothing at all is sent.
+        max_tokens = {str(t.settings.get("maxTokens") or 1024) for t in batch}
+        reason += (
+            f". Until trials finish (then their mean cost is used), each trial in flight reserves the most "
+            f"it can cost: its prompt plus maxTokens ({', '.join(sorted(max_tokens))}) completion tokens at "
+            f"the price table's rate, ${estimate / len(batch):.4f} per trial here"
+        )
+        if self.budget.in_flight_usd == 0:
+            left = self.budget.max_cost_usd - self.budget.spent_usd
+            reason += (
+                f", more than the ${left:.4f} left of max_cost_usd ${self.budget.max_cost_usd:.4f}, so no "
+                "trial was sent. Lower maxTokens (--set settings.maxTokens=N) or raise --max-cost"
+            )
+        else:
+            reason += "; lower maxTokens or raise --max-cost to keep more trials in flight"
+        return reason
 
     def _price_estimate(self, trial: Trial) -> float | None:
         lane = self.lanes[trial.target]

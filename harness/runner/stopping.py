@@ -63,6 +63,11 @@ class Budget:
     _finished_usd: float = 0.0
     reason: str | None = field(default=None)
 
+    @property
+    def n_finished(self) -> int:
+        """Reserved trials that finished (their mean cost is the estimate from then on)."""
+        return self._n_finished
+
     def estimate(self, price_table_estimate: float | None) -> float:
         if self._n_finished:
             return self._finished_usd / self._n_finished

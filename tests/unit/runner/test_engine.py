@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
@@ -333,3 +334,35 @@ async def test_circuit_stop_says_how_many_failures_were_not_kept(
     assert "0 trials recorded this session (0 ok, 0 errors)" in str(info.value)
     assert f"{sent} more failed with an endpoint or account error" in str(info.value)
     assert "a resume sends them again" in str(info.value)
+
+
+async def test_budget_stop_reports_the_total_after_in_flight_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[FakeProvider] = []
+    use(monkeypatch, made, delay_s=0.002)
+    with pytest.raises(BudgetExceededError) as info:
+        await run_trials(
+            make_trials(40), make_targets(), fast_run(concurrency=8, max_cost_usd=0.0095), tmp_path
+        )
+    total = sum(r.effective_cost_usd for r in read_records(tmp_path))
+    assert f"${total:.4f} spent in all once the trials in flight had finished" in str(info.value)
+    assert read_manifest(tmp_path)["stop_reason"] in str(info.value)
+
+
+async def test_budget_below_one_reservation_says_why_nothing_was_sent(
+    tmp_path: Path, fakes: list[FakeProvider]
+) -> None:
+    trials = [
+        dataclasses.replace(t, settings={**t.settings, "maxTokens": 16384}, prompt_tokens_estimate=0)
+        for t in make_trials(3)
+    ]
+    with pytest.raises(BudgetExceededError) as info:
+        await run_trials(trials, make_targets(), fast_run(max_cost_usd=0.01), tmp_path)
+    message = str(info.value)
+    assert fakes[0].requests == []
+    assert "maxTokens (16384)" in message
+    assert "$0.0328 per trial" in message  # 16384 tokens at $2 per million
+    assert "so no trial was sent" in message
+    assert "Lower maxTokens" in message
+    assert "raise --max-cost" in message
