@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from harness.config import RunConfig, SuiteConfig, TargetConfig
 from harness.errors import ConfigError, PlanError
 from harness.grid import Cell, did_you_mean, expand_grid
-from harness.loading import SuiteSource, combine_errors, lines_by_path, load_targets, target_names
+from harness.loading import SuiteSource, combine_errors, lines_by_path, load_target, target_names
 from harness.plan import PlanItem, RunPlan, build_plan, resolve_cell
 
 if TYPE_CHECKING:  # imported where used, to keep start-up light
@@ -99,6 +99,49 @@ def referenced_targets(suite: SuiteConfig, default: str | None) -> tuple[list[st
     if needs_default and default is not None:
         names.insert(0, default)
     return list(dict.fromkeys(names)), needs_default
+
+
+def _target_origins(suite: SuiteConfig, options: RunOptions) -> dict[str, str]:
+    """Where each target name comes from: the --target flag, the suite's `target:`, or a grid value
+    (as a field path such as grid.target[1]); the first place wins."""
+    origins: dict[str, str] = {}
+    if options.target:
+        origins[options.target] = "--target"
+    elif suite.target:
+        origins[suite.target] = "target"
+    grid = suite.grid
+    groups: list[tuple[str, Any]] = [("grid", grid.axes)]
+    groups += [(f"grid.zip[{i}]", group) for i, group in enumerate(grid.zip)]
+    for prefix, group in groups:
+        values = group.get("target")
+        if isinstance(values, list):
+            for i, value in enumerate(values):
+                origins.setdefault(str(value), f"{prefix}.target[{i}]")
+        elif values is not None:
+            origins.setdefault(str(values), f"{prefix}.target")
+    for i, cell in enumerate(grid.cells):
+        if "target" in cell:
+            origins.setdefault(str(cell["target"]), f"grid.cells[{i}].target")
+    return origins
+
+
+def _load_targets(
+    names: Sequence[str], origins: Mapping[str, str], source: SuiteSource, errors: list[ConfigError]
+) -> dict[str, TargetConfig]:
+    """Each named target; a problem is reported at the field that named it (a suite field with its line,
+    or --target when the name came from the flag)."""
+    loaded: dict[str, TargetConfig] = {}
+    for name in names:
+        try:
+            loaded[name] = load_target(name)
+        except ConfigError as exc:
+            origin = origins.get(name, "--target")
+            if exc.field != "--target" or origin == "--target":
+                errors.append(_locate(exc, source))
+                continue
+            message = exc.message if exc.file is None else f"{exc.message}: {exc.file}"
+            errors.append(_locate(ConfigError(message, field=origin, allowed=exc.allowed), source))
+    return loaded
 
 
 def _locate(error: ConfigError, source: SuiteSource) -> ConfigError:
@@ -281,7 +324,7 @@ def prepare_run(
                 allowed=target_names(),
             )
         )
-    loaded: dict[str, TargetConfig] = _attempt(errors, source, lambda: load_targets(names)) or {}
+    loaded = _load_targets(names, _target_origins(suite, options), source, errors)
     targets = {t.name: t for t in loaded.values()}
     if loaded and not options.dry_run:
         errors.extend(check_keys(targets, environ=environ))

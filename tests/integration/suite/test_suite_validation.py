@@ -48,6 +48,8 @@ class Case:
     target: str = TARGET
     args: tuple[str, ...] = ()
     target_arg: str | None = None
+    target_flag: bool = True  # False: no --target, the suite's `target:` names it
+    absent: tuple[str, ...] = ()  # texts the error must not contain
     extra_files: dict[str, str] = field(default_factory=dict)
 
 
@@ -117,7 +119,7 @@ CASES = [
     ),
     Case(
         "unknown-target-name",
-        ("unknown target 'runware-qwn'", "did you mean 'runware-qwen'"),
+        ("--target: unknown target 'runware-qwn'", "did you mean 'runware-qwen'"),
         target_arg="runware-qwn",
     ),
     Case("target-bad-batch-size", ("batch_size", "target.yaml:"), target=TARGET + "batch_size: 0\n"),
@@ -150,7 +152,19 @@ CASES = [
         BASE
         + "prompt:\n  messages:\n    - {role: user, content: hi}\n    - {role: assistant, content: ok}\n",
     ),
-    Case("grid-target-unknown", ("unknown target 'nowhere'",), BASE + "grid:\n  target: [nowhere]\n"),
+    Case(
+        "grid-target-unknown",
+        ("broken.yaml:9: grid.target[1]: unknown target 'nowhere'",),
+        BASE + "grid:\n  target: [target.yaml, nowhere]\n",
+        absent=("--target",),
+    ),
+    Case(
+        "suite-target-unknown",
+        ("broken.yaml:8: target: unknown target 'nowhere'",),
+        BASE + "target: nowhere\n",
+        target_flag=False,
+        absent=("--target",),
+    ),
     Case("limit-zero", ("--limit",), args=("--limit", "0")),
     Case("gate-tolerance-not-a-share", ("gate.tolerance", "1"), BASE + "gate:\n  tolerance: 2\n"),
     Case(
@@ -168,7 +182,8 @@ def write_case(case: Case, tmp_path: Path, endpoint: str) -> list[str]:
     for name, text in case.extra_files.items():
         (tmp_path / name).write_text(text)
     target = case.target_arg or str(tmp_path / "target.yaml")
-    return ["run", str(tmp_path / "broken.yaml"), "--target", target, "--no-progress", *case.args]
+    flag = ["--target", target] if case.target_flag else []
+    return ["run", str(tmp_path / "broken.yaml"), *flag, "--no-progress", *case.args]
 
 
 def test_the_table_has_at_least_25_cases() -> None:
@@ -196,6 +211,8 @@ def test_broken_input_exits_2_names_the_problem_and_sends_nothing(
     assert code == 2, err
     for text in case.expect:
         assert text in err, f"{text!r} not in: {err}"
+    for text in case.absent:
+        assert text not in err, f"{text!r} in: {err}"
     assert "Traceback" not in err
     stats = simulator.stats()  # type: ignore[attr-defined]
     assert stats["requests"] == 0
