@@ -218,10 +218,10 @@ def check_settings(
                 )
             else:
                 where = f"cell {cell.id}, " if origin.startswith("grid.") else ""
-                message = (
-                    f"{violation.message.rstrip('.')}; got {values.get(name)!r} "
-                    f"({where}target {res.target}, card {card.name})"
-                )
+                text, value = violation.message.rstrip("."), values.get(name)
+                if not any(f"got {shown}" in text for shown in (repr(value), str(value))):
+                    text += f"; got {value!r}"  # unless the card's message already shows the value
+                message = f"{text} ({where}target {res.target}, card {card.name})"
             errors[key] = ConfigError(
                 message, file=file, field=origin, line=line, allowed=_allowed_text(violation)
             )

@@ -165,6 +165,12 @@ CASES = [
         target_flag=False,
         absent=("--target",),
     ),
+    Case(
+        "topK-not-an-integer",
+        ("settings.topK", "got 0.5 (target"),
+        BASE.replace("maxTokens: 64", "maxTokens: 64\n  topK: 0.5"),
+        absent=("got 0.5; got",),
+    ),
     Case("limit-zero", ("--limit",), args=("--limit", "0")),
     Case("gate-tolerance-not-a-share", ("gate.tolerance", "1"), BASE + "gate:\n  tolerance: 2\n"),
     Case(
