@@ -34,6 +34,8 @@ _PATHS: dict[str, tuple[str, ...]] = {
 _STAT_METRIC = re.compile(r"^(accuracy|score:.+|diversity|(pass@|maj@|pass\^)(k|\d+))$")
 # pass@3 / maj@3 / pass^3: the summary's pass@k / maj@k / pass^k STAT when its `k` is 3.
 _MULTI_SAMPLE_N = re.compile(r"^(pass@|maj@|pass\^)(\d+)$")
+# Metrics the summary has per cell only (harness.stats.multisample.MULTI_SAMPLE_METRICS).
+_MULTI_SAMPLE = re.compile(r"^((pass@|maj@|pass\^)(k|\d+)|diversity)$")
 _LATENCY_METRIC = re.compile(r"^(" + "|".join(_PERCENTILES) + r")_(" + "|".join(_LATENCY_KEYS) + r")$")
 # Two-sided 95% normal quantile, for the Wilson interval of error_rate.
 _Z95 = 1.959963984540054
@@ -86,6 +88,16 @@ def validate_thresholds(thresholds: Sequence[ThresholdConfig], *, file: str | No
         if not is_known_metric(rule.metric):
             raise ConfigError(
                 f"unknown metric {rule.metric!r}", file=file, field=field, allowed=KNOWN_METRICS
+            )
+        if rule.scope == "overall" and _MULTI_SAMPLE.match(rule.metric):
+            # summarize pools every sample of an item per cell; the pooled run mixes cells, so it has none.
+            raise ConfigError(
+                f"{rule.metric} is computed per cell (from each item's samples within a cell), so the "
+                "summary's overall has no such metric and this threshold could never pass; use scope "
+                "each_cell or best_cell",
+                file=file,
+                field=f"thresholds[{index}].scope",
+                allowed=["each_cell", "best_cell"],
             )
         if rule.on != "point" and not _has_ci(rule.metric):
             raise ConfigError(

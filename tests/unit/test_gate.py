@@ -211,3 +211,19 @@ def test_pass_at_n_with_another_k_fails_saying_the_runs_k() -> None:
     assert (result.observed, result.passed) == (None, False)
     assert "k=6, not 3" in result.message
     assert "write pass@k" in result.message
+
+
+@pytest.mark.parametrize("metric", ["maj@k", "pass@k", "pass^3", "diversity"])
+def test_multi_sample_metrics_are_refused_in_overall(metric: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_thresholds(
+            [_rule("accuracy >= 0.5"), _rule(f"{metric} >= 0.5", scope="overall")], file="s.yaml"
+        )
+    assert info.value.field == "thresholds[1].scope"
+    assert "computed per cell" in info.value.message
+    assert "could never pass" in info.value.message
+    assert info.value.allowed == ["each_cell", "best_cell"]
+
+
+def test_multi_sample_metrics_are_accepted_per_cell() -> None:
+    validate_thresholds([_rule("maj@k >= 0.5", scope="best_cell"), _rule("accuracy >= 0.5", scope="overall")])

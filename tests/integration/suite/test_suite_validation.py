@@ -171,6 +171,11 @@ CASES = [
         BASE.replace("maxTokens: 64", "maxTokens: 64\n  topK: 0.5"),
         absent=("got 0.5; got",),
     ),
+    Case(
+        "threshold-multi-sample-in-overall",
+        ("broken.yaml:8: thresholds[0].scope", "maj@k is computed per cell", "each_cell"),
+        BASE + "thresholds: ['maj@k >= 0.5 in overall']\n",
+    ),
     Case("limit-zero", ("--limit",), args=("--limit", "0")),
     Case("gate-tolerance-not-a-share", ("gate.tolerance", "1"), BASE + "gate:\n  tolerance: 2\n"),
     Case(
