@@ -137,6 +137,53 @@ async def test_a_second_writer_is_refused(tmp_path: Path) -> None:
     second.close_now()
 
 
+def files_in(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+async def test_the_lock_file_is_removed_when_the_run_ends(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.open()
+    assert (tmp_path / ".lock").exists()
+    store.start()
+    store.append(record("a"))
+    await store.close()
+    assert not (tmp_path / ".lock").exists()
+    failed = RunStore(tmp_path)
+    failed.open()
+    failed.close_now()  # the error and interrupt path
+    assert files_in(tmp_path) == ["records.jsonl"]
+
+
+def test_a_lock_on_a_removed_lock_file_is_taken_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between our open() of .lock and our flock(), the previous holder removes the file and another
+    # process creates a new one: the lock we then get is on a dead file and must not count.
+    import fcntl
+    import os
+
+    from harness import store as store_module
+
+    calls: list[int] = []
+    real_flock = fcntl.flock
+
+    def flock(fd: int, op: int) -> None:
+        if not calls:
+            (tmp_path / ".lock").unlink()
+            (tmp_path / ".lock").write_bytes(b"")
+        calls.append(fd)
+        real_flock(fd, op)
+
+    monkeypatch.setattr(store_module.fcntl, "flock", flock)
+    store = RunStore(tmp_path)
+    store.open()
+    assert len(calls) == 2
+    assert store._lock_fd is not None
+    assert os.fstat(store._lock_fd).st_ino == (tmp_path / ".lock").stat().st_ino
+    store.close_now()
+
+
 async def test_close_now_writes_what_is_queued(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     store.open()
