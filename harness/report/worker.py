@@ -52,7 +52,8 @@ class OutputsWorker:
         """Start the child (it begins importing at once); None when it cannot be started."""
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "harness.report.worker"],
+                worker_command(),
+                env=worker_environment(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 start_new_session=True,  # Ctrl-C goes to the run, which then stops the child
@@ -103,6 +104,24 @@ class OutputsWorker:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None and not stream.closed:
                 stream.close()
+
+
+def worker_command() -> list[str]:
+    """The child's command line. `-P`: the working directory is not put first on sys.path, so another
+    checkout (or any `harness/` folder) where the command is run cannot replace the parent's code."""
+    return [sys.executable, "-P", "-m", "harness.report.worker"]
+
+
+def worker_environment() -> dict[str, str]:
+    """The parent's environment with the parent's package root first on PYTHONPATH, so the child
+    imports the very `harness` the parent runs."""
+    import harness
+
+    root = str(Path(harness.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    env["PYTHONPATH"] = os.pathsep.join([root, *rest])
+    return env
 
 
 def owns_process() -> bool:

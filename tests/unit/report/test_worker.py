@@ -80,3 +80,21 @@ def test_inside_another_program_outputs_stay_in_process(monkeypatch: pytest.Monk
     assert owns_process() is False  # pytest is __main__ here
     assert wanted() is False
     assert wanted(default=True) is True
+
+
+def test_the_child_runs_the_parents_code_not_a_harness_in_the_working_directory(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another checkout with its own (here: broken) harness package, as the working directory and on
+    # PYTHONPATH; the child must still import the parent's harness.
+    other = tmp_path / "other-checkout"
+    (other / "harness").mkdir(parents=True)
+    (other / "harness" / "__init__.py").write_text("raise ImportError('the wrong harness')\n")
+    monkeypatch.chdir(other)
+    monkeypatch.setenv("PYTHONPATH", str(other))
+    with outputs_worker(True) as worker:
+        assert worker is not None
+        outputs = worker.build(run_dir)
+    assert outputs is not None
+    assert outputs.report_path == run_dir / "report.html"
+    assert (run_dir / "summary.json").exists()
