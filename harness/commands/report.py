@@ -63,7 +63,9 @@ def main(args: argparse.Namespace) -> int:
     if html:
         print(outputs.report_path)
     else:
-        text = render_markdown(outputs.summary)
+        from harness.store import read_manifest
+
+        text = render_markdown(outputs.summary, manifest=read_manifest(args.run_dir))
         if args.out is not None:
             args.out.write_text(text, encoding="utf-8")
             print(args.out)

@@ -92,3 +92,20 @@ def best_cell(refs: Sequence[CellRef], metric: str, *, allowed: set[str] | None 
         if (allowed is None or r.cell_id in allowed) and is_number((stat(r.data, metric) or {}).get("mean"))
     ]
     return max(pool, key=key) if pool else None
+
+
+def run_status(manifest: Mapping[str, Any] | None, summary: Mapping[str, Any]) -> str | None:
+    """ "Run interrupted: 13 of 200 planned trials done (why)." when the manifest's status is not
+    complete (None when it is, or when there is no manifest): a verdict on part of a run says so."""
+    status = (manifest or {}).get("status")
+    if manifest is None or status in (None, "complete"):
+        return None
+    done = dig(summary, "overall", "n_trials")
+    planned = dig(mapping(manifest.get("plan")), "trials")
+    text = f"Run {status}"
+    if isinstance(done, int) and isinstance(planned, int):
+        text += f": {done:,} of {planned:,} planned trials done"
+    reason = manifest.get("stop_reason")
+    if reason:
+        text += f" ({reason})"
+    return text + "; figures and thresholds cover only the finished trials."

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.report.cells import best_cell, cell_refs, dig, mapping, num, stat
+from harness.report.cells import best_cell, cell_refs, dig, mapping, num, run_status, stat
 from harness.report.formatting import fmt_int, fmt_seconds, fmt_stat, fmt_usd
 
 MAX_ROWS = 30
@@ -23,7 +23,10 @@ def md_escape(text: str) -> str:
     return " ".join(out.split())
 
 
-def render_markdown(summary: Mapping[str, Any], *, max_rows: int = MAX_ROWS) -> str:
+def render_markdown(
+    summary: Mapping[str, Any], *, max_rows: int = MAX_ROWS, manifest: Mapping[str, Any] | None = None
+) -> str:
+    """The Markdown summary; `manifest` (manifest.json) adds a status line when the run did not complete."""
     metric = str(summary.get("primary_metric") or "accuracy")
     refs = cell_refs(summary)
     overall = mapping(summary.get("overall"))
@@ -34,6 +37,9 @@ def render_markdown(summary: Mapping[str, Any], *, max_rows: int = MAX_ROWS) -> 
         f"p95 latency {fmt_seconds(num(overall, 'latency', 'e2e_s', 'p95'))} · total {fmt_usd(num(summary, 'cost', 'total_usd'))}"
     )
     lines.append("")
+    status = run_status(manifest, summary)
+    if status is not None:
+        lines += [f"**{md_escape(status)}**", ""]
     results = [r for r in summary.get("thresholds") or [] if isinstance(r, Mapping)]
     if results:
         failed = [r for r in results if not r.get("passed")]

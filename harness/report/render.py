@@ -59,7 +59,7 @@ def build_context(
     return ReportContext(
         title=header.title,
         header=header,
-        verdict=sections.build_verdict(summary, refs),
+        verdict=sections.build_verdict(summary, refs, files.manifest),
         cells=sections.cell_table(summary, refs),
         sections=parts,
         items=items_section(files, refs, max_items=max_items),

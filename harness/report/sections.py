@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from harness.report.cells import CellRef, best_cell, dig, mapping, metric_names, num, stat
+from harness.report.cells import CellRef, best_cell, dig, mapping, metric_names, num, run_status, stat
 from harness.report.context import Fact, Header, Table, Verdict
 from harness.report.formatting import (
     DASH,
@@ -100,10 +100,6 @@ def build_header(
     command = manifest.get("command")
     command_text = shlex.join(str(c) for c in command) if isinstance(command, list) and command else None
     notes = []
-    if manifest.get("status") not in (None, "complete"):
-        notes.append(
-            f"This run did not complete (status {manifest.get('status')}); figures cover the trials that finished."
-        )
     if skipped:
         notes.append(
             f"{skipped} unreadable line(s) of records.jsonl were skipped (a torn last line after a crash is normal)."
@@ -160,10 +156,13 @@ def _within(ref: CellRef, metric: str, op: str, bound: float) -> bool:
     return value is not None and (value <= bound if op == "<=" else value < bound)
 
 
-def build_verdict(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> Verdict:
+def build_verdict(
+    summary: Mapping[str, Any], refs: Sequence[CellRef], manifest: Mapping[str, Any] | None = None
+) -> Verdict:
     metric = str(summary.get("primary_metric") or "accuracy")
     results = [r for r in summary.get("thresholds") or [] if isinstance(r, Mapping)]
-    lines = []
+    status = run_status(manifest, summary)
+    lines = [] if status is None else [status]
     best = best_cell(refs, metric)
     if best is not None:
         lines.append(

@@ -33,3 +33,19 @@ def test_markdown_caps_rows(tmp_path: Path) -> None:
 def test_md_escape_neutralises_tables_and_html() -> None:
     assert md_escape("a|b\n<script>alert(1)</script>") == "a\\|b &lt;script&gt;alert(1)&lt;/script&gt;"
     assert md_escape("**bold** `code` [link](x)") == "\\*\\*bold\\*\\* \\`code\\` \\[link\\](x)"
+
+
+def test_markdown_says_when_the_run_did_not_complete(tmp_path: Path) -> None:
+    summary = write_run(tmp_path, axes={"temperature": [0.0]}, n_items=2, thresholds=False)
+    manifest = {
+        "status": "interrupted",
+        "stop_reason": "interrupted; resume to finish",
+        "plan": {"trials": 200},
+    }
+    text = render_markdown(summary, manifest=manifest)
+    done = summary["overall"]["n_trials"]
+    assert (
+        f"**Run interrupted: {done} of 200 planned trials done (interrupted; resume to finish); "
+        "figures and thresholds cover only the finished trials.**"
+    ) in text.splitlines()
+    assert "Run " not in render_markdown(summary, manifest={**manifest, "status": "complete"})

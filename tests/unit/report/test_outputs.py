@@ -211,3 +211,20 @@ def test_cli_report_rejects_a_negative_max_items(run_dir: Path, capsys: pytest.C
         cli_main(["report", str(run_dir), "--max-items", "-1"])
     assert info.value.code == 2
     assert "expected 0 or more items" in capsys.readouterr().err
+
+
+def test_cli_report_markdown_and_html_verdict_show_an_unfinished_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import orjson
+
+    write_run(tmp_path, axes={"temperature": [0.0]}, n_items=2, thresholds=False, with_summary=False)
+    manifest = orjson.loads((tmp_path / "manifest.json").read_bytes())
+    manifest.update(status="interrupted", stop_reason=None, plan={**manifest["plan"], "trials": 200})
+    (tmp_path / "manifest.json").write_bytes(orjson.dumps(manifest))
+    assert cli_main(["report", str(tmp_path), "--format", "md"]) == 0
+    expected = "Run interrupted: 2 of 200 planned trials done"
+    assert expected in capsys.readouterr().out
+    cli_main(["report", str(tmp_path)])
+    verdict = (tmp_path / "report.html").read_text().split('id="verdict"')[1].split("</section>")[0]
+    assert expected in verdict
