@@ -119,6 +119,9 @@ def build_outputs(
     else:
         scores = read_scores(run_dir)
     summary = summarize(records, scores, manifest=manifest)
+    judge = _judge_spend(run_dir)
+    if judge is not None:
+        summary["judge"] = judge
     results = evaluate_thresholds(summary, thresholds)
     summary["thresholds"] = [r.to_dict() for r in results]
     write_summary(run_dir, summary)
@@ -135,6 +138,24 @@ def build_outputs(
         else None
     )
     return Outputs(summary=summary, threshold_results=results, report_path=path)
+
+
+def _judge_spend(run_dir: Path) -> dict[str, Any] | None:
+    """Tokens and cost of the judge's calls (RUN_DIR/judge/), kept apart from the model under test's;
+    None when no judge ran."""
+    from harness.scoring.judge import JUDGE_DIR, judge_usage
+
+    if not (run_dir / JUDGE_DIR / "records.jsonl").exists():
+        return None
+    usage = judge_usage(run_dir)
+    return {
+        "trials": usage["calls"],
+        "errors": usage["errors"],
+        "prompt_tokens": usage["prompt_tokens"],
+        "completion_tokens": usage["completion_tokens"],
+        "thinking_tokens": usage["thinking_tokens"],
+        "cost_usd": round(float(usage["cost_usd"]), 10),
+    }
 
 
 def render_report(

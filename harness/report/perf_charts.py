@@ -13,7 +13,7 @@ from harness.report.canvas import series_color
 from harness.report.cells import CellRef, dig, mapping, num
 from harness.report.charts import distinct_values
 from harness.report.context import Figure, Section
-from harness.report.formatting import fmt_rate, fmt_seconds, fmt_usd, fmt_value
+from harness.report.formatting import fmt_int, fmt_rate, fmt_seconds, fmt_usd, fmt_value
 from harness.report.rundata import ITL_SAMPLES_PER_RECORD, RunFiles
 
 if TYPE_CHECKING:
@@ -172,6 +172,13 @@ def money_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
     if dig(cost, "mismatch"):
         notes.append(
             "The service-reported cost and the price-table cost disagree: check the target's price table."
+        )
+    judge = mapping(summary.get("judge"))
+    if judge:
+        notes.append(
+            f"Judge (not included above): {fmt_int(judge.get('trials'))} calls "
+            f"({fmt_int(judge.get('errors'))} failed), {fmt_int(judge.get('prompt_tokens'))} prompt and "
+            f"{fmt_int(judge.get('completion_tokens'))} completion tokens, {fmt_usd(num(judge, 'cost_usd'))}."
         )
     return Section(
         id="money",

@@ -228,3 +228,48 @@ def test_cli_report_markdown_and_html_verdict_show_an_unfinished_run(
     cli_main(["report", str(tmp_path)])
     verdict = (tmp_path / "report.html").read_text().split('id="verdict"')[1].split("</section>")[0]
     assert expected in verdict
+
+
+def _judge_record(key: str, *, ok: bool, cost: float) -> dict[str, object]:
+    from harness.records import Record, Result, Timing, Usage
+
+    return Record(
+        trial_key=key,
+        cell_id="judge-abc",
+        cell={},
+        item_id=f"{key}/0",
+        repeat=0,
+        seed=None,
+        target="judge",
+        model="m",
+        delivery="sync",
+        status="ok" if ok else "error",
+        timing=Timing(scheduled_at_s=0.0, sent_at_s=0.0, done_at_s=0.1),
+        results=[Result(text="VERDICT: CORRECT", finish_reason="stop")] if ok else [],
+        usage=Usage(100, 20, 5, 120) if ok else None,
+        cost_usd=cost,
+    ).to_dict()
+
+
+def test_judge_spend_is_in_the_summary_and_the_money_section(tmp_path: Path) -> None:
+    write_run(tmp_path, axes={"temperature": [0.0]}, n_items=2, thresholds=False, with_summary=False)
+    assert "judge" not in build_outputs(tmp_path, html=False).summary  # no judge ran
+    (tmp_path / "judge").mkdir()
+    lines = [_judge_record("a", ok=True, cost=0.002), _judge_record("b", ok=True, cost=0.003)]
+    lines.append(_judge_record("c", ok=False, cost=0.0))
+    (tmp_path / "judge" / "records.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+    outputs = build_outputs(tmp_path)
+    assert outputs.summary["judge"] == {
+        "trials": 3,
+        "errors": 1,
+        "prompt_tokens": 200,
+        "completion_tokens": 40,
+        "thinking_tokens": 10,
+        "cost_usd": pytest.approx(0.005),
+    }
+    assert orjson.loads((tmp_path / "summary.json").read_bytes())["judge"]["trials"] == 3
+    money = (tmp_path / "report.html").read_text().split('id="money"')[1].split("</section>")[0]
+    assert (
+        "Judge (not included above): 3 calls (1 failed), 200 prompt and 40 completion tokens, $0.005."
+        in money
+    )
