@@ -5,8 +5,8 @@ reliability. The drawing is in `perf_figures.py`; the tables in `tables.py`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from harness.report import perf_figures, tables
 from harness.report.canvas import series_color
@@ -18,6 +18,7 @@ from harness.report.rundata import ITL_SAMPLES_PER_RECORD, RunFiles
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 MAX_CDF_LINES = 8
 MAX_BAR_CELLS = 40
@@ -47,6 +48,71 @@ def _groups(files: RunFiles, refs: Sequence[CellRef]) -> tuple[dict[str, str], d
         {g: series_color(i, len(names)) for i, g in enumerate(names)},
         f"grouped by {axis} ({len(refs)} cells)",
     )
+
+
+def in_flight_cap(manifest: Mapping[str, Any]) -> int | None:
+    """The most requests the run allowed in flight: run.concurrency, or a target's lower max_concurrency."""
+    cap = mapping(manifest.get("run")).get("concurrency")
+    if not isinstance(cap, int):
+        return None
+    for target in mapping(manifest.get("targets")).values():
+        limit = mapping(target).get("max_concurrency")
+        if isinstance(limit, int):
+            cap = min(cap, limit)
+    return cap
+
+
+def share_at_cap(records: pd.DataFrame, cap: int) -> float | None:
+    """Share of the run (first send to last answer) during which `cap` or more trials were in flight."""
+    import numpy as np
+
+    spans = records[["sent_s", "done_s"]].dropna()
+    if spans.empty or cap < 1:
+        return None
+    times = np.concatenate([spans["sent_s"].to_numpy(), spans["done_s"].to_numpy()])
+    steps = np.concatenate([np.ones(len(spans)), -np.ones(len(spans))])
+    order = np.lexsort((steps, times))  # by time; at equal times an answer frees its slot first
+    times, level = times[order], np.cumsum(steps[order])
+    total = float(times[-1] - times[0])
+    if total <= 0:
+        return None
+    return float(np.diff(times)[level[:-1] >= cap].sum() / total)
+
+
+def rate_shortfall_note(
+    records: pd.DataFrame, manifest: Mapping[str, Any], target: float, achieved: float
+) -> str:
+    """Why an open-loop run sent slower than its target: the in-flight cap when it was full for most of
+    the run (then the queue wait and the --concurrency that would do), else the client or the service."""
+    import math
+
+    head = f"The run achieved {fmt_rate(achieved)} of the {fmt_rate(target)} it aimed for"
+    cap = in_flight_cap(manifest)
+    batch = max(
+        [int(mapping(t).get("batch_size") or 1) for t in mapping(manifest.get("targets")).values()] or [1]
+    )
+    # Records are trials; a request carries up to batch_size of them.
+    share = share_at_cap(records, cap * batch) if cap is not None else None
+    if cap is None or share is None or share < 0.5:
+        return (
+            head
+            + ": the client or the service could not keep up, so latencies understate an overloaded service."
+        )
+    text = (
+        f"{head} because of the in-flight cap, not the service: {cap} requests (run.concurrency) were in "
+        f"flight for {share:.0%} of the run"
+    )
+    wait = (records["sent_s"] - records["scheduled_s"]).dropna()
+    if len(wait):
+        text += f", so requests waited a median {fmt_seconds(float(wait.median()))} for a free slot"
+    latency = records.loc[records["status"] == "ok", "e2e_s"].dropna()
+    needed = math.ceil(target * float(latency.median())) if len(latency) else None
+    if needed is not None and needed > cap:
+        return (
+            text
+            + f". Raise --concurrency to about {needed} (target rate x median latency) to reach the target."
+        )
+    return text + ". Raise --concurrency to reach the target."
 
 
 def latency_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
@@ -103,9 +169,7 @@ def latency_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
             )
         )
         if achieved is not None and achieved < 0.9 * target:
-            notes.append(
-                f"The run achieved {fmt_rate(achieved)} of the {fmt_rate(target)} it aimed for: the client or the service could not keep up, so latencies understate an overloaded service."
-            )
+            notes.append(rate_shortfall_note(records, manifest, target, achieved))
     history = manifest.get("concurrency_history")
     if (
         isinstance(history, list)
