@@ -71,4 +71,5 @@ def test_a_failed_threshold_still_exits_1(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "threshold failed" in result.stderr
+    assert result.stderr.count("accuracy = ") == 1, result.stderr  # each failure printed once
     assert (out / "report.html").exists()
