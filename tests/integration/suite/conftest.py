@@ -65,3 +65,13 @@ def simulator() -> Iterator[ThreadedSimulator]:
         yield sim
     finally:
         sim.stop()
+
+
+@pytest.fixture(scope="module")
+def keyed_simulator() -> Iterator[ThreadedSimulator]:
+    """A simulator that accepts only the API key "right"."""
+    sim = ThreadedSimulator(api_key="right").start()
+    try:
+        yield sim
+    finally:
+        sim.stop()

@@ -4,11 +4,10 @@ key sends those trials again and the run passes; records.jsonl stays append-only
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import ThreadedSimulator
 
 from harness.cli import main
 from harness.store import read_records
@@ -16,18 +15,9 @@ from harness.store import read_records
 ROWS = [{"id": f"q{i}", "question": f"What is {i} + {i + 1}?", "answer": str(2 * i + 1)} for i in range(5)]
 
 
-@pytest.fixture(scope="module")
-def keyed_simulator() -> Iterator[ThreadedSimulator]:
-    sim = ThreadedSimulator(api_key="right").start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
 def test_failed_trials_exit_3_with_the_cause_and_a_resume_retries_them(
     tmp_path: Path,
-    keyed_simulator: ThreadedSimulator,
+    keyed_simulator: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
