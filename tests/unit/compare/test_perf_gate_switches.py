@@ -36,5 +36,7 @@ def test_a_lower_noise_floor_lets_a_small_change_fail() -> None:
 
 
 def test_cost_is_gated_whatever_the_latency_switch() -> None:
-    check = _verdict("c", "cost_per_trial_usd", "paired", 50, 1.0, 1.5, RATIOS, GateConfig(gate_latency=False))
+    check = _verdict(
+        "c", "cost_per_trial_usd", "paired", 50, 1.0, 1.5, RATIOS, GateConfig(gate_latency=False)
+    )
     assert check.verdict == "regression"
