@@ -97,11 +97,14 @@ class JudgeScorer:
         judge_dir = Path(run_dir) / JUDGE_DIR
         done = read_run_records(judge_dir) if (judge_dir / "records.jsonl").exists() else []
         mine = {r.item_id: r for r in done if r.cell_id == self.cell_id}
+        # A judge call whose latest record is an error is sent again (the engine's resume rule); only
+        # a call that succeeded is never repeated.
+        judged = {item for item, r in mine.items() if r.status == "ok"}
         wanted = [
             (record, i)
             for record in records
             for i in range(len(record.results))
-            if self.judged_id(record, i) not in mine and self._answer(record, i)
+            if self.judged_id(record, i) not in judged and self._answer(record, i)
         ]
         if wanted:
             await self._send(wanted, Path(run_dir), judge_dir)

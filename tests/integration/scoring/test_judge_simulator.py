@@ -144,3 +144,34 @@ def test_embedded_simulator_target_from_sync_code(run_dir: Path) -> None:
     assert [s.extracted for s in scores] == ["CORRECT" if s.value == 1.0 else "INCORRECT" for s in scores]
     assert len(scores) == 3
     assert judge_usage(run_dir)["calls"] == 3
+
+
+async def test_failed_judge_calls_are_sent_again(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judge calls that ended in errors (every attempt a 500) score as invalid; the next scoring pass
+    against a healthy judge sends exactly those calls again and replaces the invalid scores."""
+    from harness.scoring import ascore_run
+    from harness.simulator import SimulatorOptions, serve_simulator
+
+    monkeypatch.setenv("JUDGE_TEST_KEY", "test-key")
+    target = tmp_path / "judge-sim.yaml"
+    config = ScorerConfig(name="judge", options={"target": str(target), "concurrency": 3})
+
+    def point_at(url: str) -> None:
+        target.write_text(
+            f"provider: runware\nendpoint: {url}\nmodel: alibaba:qwen@3.5-397b\napi_key_env: JUDGE_TEST_KEY\n"
+            "timeouts: {first_byte_s: 5, total_s: 10}\n"
+        )
+
+    async with serve_simulator(SimulatorOptions(skill="fixed=1.0", faults="500=1.0")) as broken:
+        point_at(broken.runware_url)
+        first = await ascore_run(run_dir, [config])
+    assert [(s.outcome, s.value) for s in first] == [("invalid", None)] * 3
+
+    async with serve_simulator(SimulatorOptions(skill="fixed=1.0")) as healthy:
+        point_at(healthy.runware_url)
+        second = await ascore_run(run_dir, [config])
+        billed = (await healthy.stats())["successful_tasks"]
+    assert billed == 3
+    assert [(s.item_id, s.outcome) for s in second] == [("q1", "correct"), ("q2", "wrong"), ("q3", "wrong")]
