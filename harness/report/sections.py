@@ -47,12 +47,13 @@ def build_header(
     name = str(summary.get("suite") or dig(suite, "name") or "run")
     title = str(dig(suite, "report", "title") or name)
     facts = [Fact(label="Suite", value=name)]
+    run_delivery = dig(manifest, "run", "delivery")  # the suite's run.delivery overrides a target's
     for tname, target in (manifest.get("targets") or {}).items():
         if isinstance(target, Mapping):
             parts = [
                 str(target.get("provider") or ""),
                 str(target.get("model") or ""),
-                str(target.get("delivery") or ""),
+                str(run_delivery or target.get("delivery") or ""),
             ]
             facts.append(Fact(label=f"Target {tname}", value=" · ".join(p for p in parts if p)))
     facts.append(Fact(label="Started", value=str(manifest.get("started_at") or DASH)))
