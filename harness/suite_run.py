@@ -120,6 +120,14 @@ def format_plan(prepared: PreparedRun, estimate: PlanEstimate | None) -> str:
             f"  estimated cost     ${estimate.cost_usd:,.4f}",
             f"  largest cost driver: {estimate.driver}",
         ]
+        from harness.pricing import load_prices
+
+        for name, target in prepared.targets.items():
+            if load_prices(target.model, target.prices).placeholder:
+                lines.append(
+                    f"  note: target {name} uses placeholder prices (configs/prices.yaml or the target's "
+                    "prices:); set the provider's real prices for a real estimate"
+                )
         shown = estimate.cells[:20]
         lines.append("  cells (trials, est. cost):")
         lines += [f"    {c.cell_id}  {c.trials}  ${c.cost_usd:,.4f}" for c in shown]

@@ -106,6 +106,25 @@ def test_dry_run_counts_match_hand_computed(tmp_path: Path, capsys: pytest.Captu
     assert not (tmp_path / "reports").exists()
 
 
+def test_dry_run_says_when_prices_are_placeholders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_rows(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: prices\ndataset: {path: rows.jsonl, fields: {id: id, input: question, target: answer}}\n"
+    )
+    placeholder = fast_sim_target(tmp_path, batch_size=1)
+    assert main(["run", str(tmp_path / "s.yaml"), "--target", str(placeholder), "--dry-run"]) == 0
+    assert "uses placeholder prices" in capsys.readouterr().out
+    real = tmp_path / "real-prices.yaml"
+    real.write_text(
+        placeholder.read_text()
+        + "prices: {prompt_per_mtok: 0.5, completion_per_mtok: 3.0, placeholder: false}\n"
+    )
+    assert main(["run", str(tmp_path / "s.yaml"), "--target", str(real), "--dry-run"]) == 0
+    assert "placeholder" not in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_dry_run_estimate_within_20_percent_of_simulator_bill(tmp_path: Path) -> None:
     target = fast_sim_target(tmp_path)
