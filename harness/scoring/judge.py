@@ -112,18 +112,36 @@ class JudgeScorer:
             mine = {r.item_id: r for r in done if r.cell_id == self.cell_id}
         self.replies = mine
 
+    @staticmethod
+    def _questions(run_dir: Path, wanted: list[tuple[Record, int]]) -> dict[str, str]:
+        """item id -> question: the data set's input when the run's data set can be read, else the
+        prompt the record itself carries (its last user message), so a copied run directory suffices."""
+        try:
+            questions = load_questions(run_dir)
+        except ScoringError:
+            if not all(record.messages for record, _ in wanted):
+                raise
+            questions = {}
+        for record, _ in wanted:
+            if record.item_id not in questions and record.messages:
+                users = [m["content"] for m in record.messages if m.get("role") == "user"]
+                if users:
+                    questions[record.item_id] = users[-1]
+        return questions
+
     async def _send(self, wanted: list[tuple[Record, int]], run_dir: Path, judge_dir: Path) -> None:
         from harness.errors import RunStoppedError
         from harness.plan import trial_key
         from harness.runner import run_trials
 
-        questions = load_questions(run_dir) if self.rubric.needs_question else {}
+        questions = self._questions(run_dir, wanted) if self.rubric.needs_question else {}
         trials: list[Trial] = []
         for record, index in wanted:
             if self.rubric.needs_question and record.item_id not in questions:
                 raise ScoringError(
                     f"judge: the rubric uses {{{{ question }}}} but item {record.item_id!r} is not in the run's "
-                    "data set (is the suite's data file still where the run found it?)"
+                    "data set and its record carries no prompt (is the suite's data file still where the run "
+                    "found it?)"
                 )
             prompt = self.rubric.render(
                 question=questions.get(record.item_id, ""),

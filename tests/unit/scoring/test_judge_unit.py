@@ -188,12 +188,27 @@ def test_scores_from_judge_records_without_sending(
     assert scores[3].explanation == "judge reply has no verdict: 'Hmm, hard to say.'"
 
 
-def test_failed_judge_call_is_invalid(tmp_path: Path, target_file: str, make_record: MakeRecord) -> None:
+def test_failed_judge_call_is_sent_again_and_invalid_while_it_fails(
+    tmp_path: Path, target_file: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.runner
+
     scorer = build(target_file)
     run_dir = tmp_path / "run"
-    write_jsonl(run_dir / "records.jsonl", [make_record("four", reference="4", key="a")])
+    record = make_record("four", reference="4", key="a")
+    record.messages = [{"role": "user", "content": "What is 2 + 2?"}]
+    write_jsonl(run_dir / "records.jsonl", [record])
     write_jsonl(run_dir / "judge" / "records.jsonl", [judge_record(scorer, "a/0", None)])
+    sent: list[tuple[str, str]] = []
+
+    async def judge_still_down(trials: Any, *args: Any, **kwargs: Any) -> None:
+        sent.extend((t.item_id, t.messages[0].content) for t in trials)
+
+    monkeypatch.setattr(harness.runner, "run_trials", judge_still_down)
     [score] = score_run(run_dir, [ScorerConfig(name="judge", options={"target": target_file})])
+    # No manifest here: the question comes from the prompt the record carries.
+    assert [item for item, _ in sent] == ["a/0"]
+    assert "What is 2 + 2?" in sent[0][1]
     assert (score.value, score.outcome, score.explanation) == (
         None,
         "invalid",
