@@ -138,16 +138,33 @@ def write_scores(run_dir: Path, scores: Sequence[Score]) -> Path:
 
 
 def read_scores(run_dir: Path) -> list[Score]:
-    """The Scores in a run directory's scores.jsonl (empty when it has none yet)."""
-    path = run_dir / SCORES_FILE
+    """The Scores in a run directory's scores.jsonl (empty when it has none yet); the one reader of that
+    file. A torn (unparseable) *last* line is skipped, any other bad line is a StoreError naming it."""
+    path = Path(run_dir) / SCORES_FILE
     if not path.exists():
         return []
-    try:
-        return [
-            Score.from_dict(orjson.loads(line)) for line in path.read_bytes().splitlines() if line.strip()
-        ]
-    except (OSError, orjson.JSONDecodeError, TypeError) as exc:
-        raise StoreError(f"{path}: cannot read scores ({exc})") from exc
+    lines = path.read_bytes().splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    out: list[Score] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if number == len(lines):
+                break
+            raise StoreError(
+                f"{path}:{number}: not valid JSON ({exc}); only a torn last line is skipped"
+            ) from exc
+        if not isinstance(raw, dict):
+            raise StoreError(f"{path}:{number}: expected a JSON object, found {type(raw).__name__}")
+        try:
+            out.append(Score.from_dict(raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"{path}:{number}: not a valid entry ({exc!r})") from exc
+    return out
 
 
 async def ascore_run(run_dir: Path, scorers: Sequence[ScorerConfig]) -> list[Score]:

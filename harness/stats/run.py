@@ -5,10 +5,9 @@ trial's latest record); it never writes records or scores, only the Parquet copi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -18,11 +17,8 @@ from harness.records import Record, Score
 if TYPE_CHECKING:
     import pandas as pd
 
-_T = TypeVar("_T")
-
 MANIFEST_FILE = "manifest.json"
 RECORDS_FILE = "records.jsonl"
-SCORES_FILE = "scores.jsonl"
 SUMMARY_FILE = "summary.json"
 
 
@@ -40,34 +36,6 @@ class RunData:
     manifest: dict[str, Any]
 
 
-def _read_jsonl(path: Path, build: Callable[[dict[str, Any]], _T]) -> list[_T]:
-    """Objects of a JSONL file; a torn (unparseable) *last* line is skipped, as a crash mid-write leaves one."""
-    if not path.exists():
-        return []
-    lines = path.read_bytes().splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    out: list[_T] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            if number == len(lines):
-                break
-            raise StoreError(
-                f"{path}:{number}: not valid JSON ({exc}); only a torn last line is skipped"
-            ) from exc
-        if not isinstance(raw, dict):
-            raise StoreError(f"{path}:{number}: expected a JSON object, found {type(raw).__name__}")
-        try:
-            out.append(build(raw))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StoreError(f"{path}:{number}: not a valid entry ({exc!r})") from exc
-    return out
-
-
 def read_run_records(run_dir: Path | str) -> list[Record]:
     """Each trial's latest record in a run directory (harness.store.read_records; [] without records)."""
     from harness.store import read_records
@@ -77,8 +45,10 @@ def read_run_records(run_dir: Path | str) -> list[Record]:
 
 
 def read_run_scores(run_dir: Path | str) -> list[Score]:
-    """The scores of a run directory (scores.jsonl; [] when it has not been scored)."""
-    return _read_jsonl(Path(run_dir) / SCORES_FILE, Score.from_dict)
+    """The scores of a run directory (harness.scoring.read_scores; [] when it has not been scored)."""
+    from harness.scoring.apply import read_scores
+
+    return read_scores(Path(run_dir))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
