@@ -14,7 +14,7 @@ from harness.config import PriceConfig
 from harness.errors import ProviderError, RateLimitedError
 from harness.pricing import cost_usd
 from harness.providers import Provider, TaskOutcome
-from harness.records import ErrorInfo, Record, Timing, Trial, Usage
+from harness.records import ErrorInfo, Record, Result, Timing, Trial, Usage
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
 
@@ -136,31 +136,22 @@ def build_record(
 
     The client-side token count is left to the records writer (`count_client_tokens`), off the
     event loop."""
-    if outcome is None:
-        return Record(
-            trial.key,
-            trial.cell_id,
-            trial.cell,
-            trial.item_id,
-            trial.repeat,
-            trial.seed,
-            trial.target,
-            trial.model,
-            lane.provider.delivery,
-            "error",
-            Timing(state.scheduled_at, sent, None, None, None, now, state.first_sent_at),
-            attempts=state.attempts,
-            retry_wait_s=round(state.retry_wait_s, 6),
-            rate_limit_wait_s=round(state.rate_limit_wait_s, 6),
-            error=None if error is None else _error_info(error),
-            number_results=trial.number_results,
-            system_prompt=trial.system_prompt,
-            messages=[{"role": m.role, "content": m.content} for m in trial.messages],
-            reference=trial.reference,
-            choices=trial.choices,
+    if outcome is None:  # the whole request failed: no response to take times, usage or cost from
+        timing = Timing(state.scheduled_at, sent, None, None, None, now, state.first_sent_at)
+        usage = cost = task_uuid = itl = None
+        results: list[Result] = []
+    else:
+        timing = Timing(
+            state.scheduled_at,
+            outcome.sent_at_s,
+            outcome.first_byte_at_s,
+            outcome.first_token_at_s,
+            outcome.first_answer_token_at_s,
+            outcome.done_at_s,
+            state.first_sent_at,
         )
-    ok = error is None
-    usage = outcome.usage
+        usage, cost, task_uuid = outcome.usage, outcome.cost_usd, outcome.task_uuid
+        results, itl = (outcome.results, outcome.itl_s) if error is None else ([], None)
     return Record(
         trial.key,
         trial.cell_id,
@@ -171,30 +162,22 @@ def build_record(
         trial.target,
         trial.model,
         lane.provider.delivery,
-        "ok" if ok else "error",
-        Timing(
-            state.scheduled_at,
-            outcome.sent_at_s,
-            outcome.first_byte_at_s,
-            outcome.first_token_at_s,
-            outcome.first_answer_token_at_s,
-            outcome.done_at_s,
-            state.first_sent_at,
-        ),
-        outcome.results if ok else [],
+        "ok" if outcome is not None and error is None else "error",
+        timing,
+        results,
         usage,
-        outcome.cost_usd,
+        cost,
         None if lane.prices is None or usage is None else _price(lane.prices, usage),
         state.attempts,
         round(state.retry_wait_s, 6),
         round(state.rate_limit_wait_s, 6),
-        outcome.itl_s if ok else None,
+        itl,
         None,
         None if error is None else _error_info(error),
         trial.number_results,
         trial.reference,
         trial.choices,
-        outcome.task_uuid,
+        task_uuid,
         trial.system_prompt,
         [{"role": m.role, "content": m.content} for m in trial.messages],
     )
