@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.config import PriceConfig, RunConfig, TargetConfig
 from harness.errors import BudgetExceededError, CircuitOpenError, ConfigError, PlanError
+from harness.pricing import cost_usd, load_prices
 from harness.progress import BaseObserver, Observer
 from harness.providers import Provider, get_provider
 from harness.records import Record, Trial
@@ -257,9 +258,7 @@ class _Engine:
 
     def _build_lanes(self, names: set[str]) -> None:
         run = self.run_cfg
-        counter = _token_counter()
-        if counter is not None:
-            self.store.prepare = functools.partial(count_client_tokens, count=counter)
+        self.store.prepare = functools.partial(count_client_tokens, count=_token_counter())
         for name in sorted(names):
             target = self.targets[name]
             update: dict[str, Any] = {}
@@ -285,8 +284,6 @@ class _Engine:
             )
 
     def _prices(self, target: TargetConfig) -> PriceConfig | None:
-        from harness.pricing import load_prices
-
         try:
             return load_prices(target.model, target.prices)
         except ConfigError as exc:
@@ -386,8 +383,6 @@ class _Engine:
         lane = self.lanes[trial.target]
         if lane.prices is None:
             return None
-        from harness.pricing import cost_usd
-
         completion = int(trial.settings.get("maxTokens") or 1024)
         return trial.number_results * cost_usd(
             lane.prices,
@@ -451,16 +446,14 @@ def _unique(trials: Sequence[Trial]) -> list[Trial]:
     return list(trials)
 
 
-def _token_counter() -> Callable[[str], int] | None:
+def _token_counter() -> Callable[[str], int]:
     """harness.tokens.count_output_tokens, loaded now (not mid-run, where loading would stall).
 
     Client-side counts are made by the records writer in its worker thread, just before each batch
     is written (the tokenizer releases the GIL), so no record waits for them on the event loop and
     a long answer's tokenization never delays the timing of requests in flight. Uncached: outputs
     are mostly unique and can be long."""
-    try:
-        from harness.tokens import count_output_tokens
-    except ImportError:
-        return None
+    from harness.tokens import count_output_tokens
+
     count_output_tokens("warm up")
     return count_output_tokens
