@@ -16,6 +16,7 @@ from harness.compare.model import TrialKey
 from harness.config import GateConfig
 from harness.errors import EXIT_USAGE, HarnessError, StoreError
 from harness.records import Record, Score
+from harness.store import read_records
 
 # Answer texts kept per trial for the flipped-items listing (the whole text stays in records.jsonl).
 MAX_TEXT_CHARS = 2000
@@ -103,7 +104,7 @@ def load_side(path: Path, *, role: str) -> RunSide:
         raise StoreError(f"{role} {path}: neither records.jsonl nor summary.json; is this a run directory?")
     manifest = _read_json(path / "manifest.json", role)
     summary = _read_summary(summary_path, role) if summary_path.exists() else {}
-    records = _read_records(path)
+    records = read_records(path)  # each trial's latest record
     scores = _read_scores(path, records, manifest)
     primary = _primary_scorer(summary, manifest, scores)
     side = RunSide(path, "run", summary, manifest, scores=scores, primary_scorer=primary)
@@ -207,12 +208,6 @@ def _read_summary(path: Path, role: str) -> dict[str, Any]:
     if not isinstance(data.get("cells"), list):
         raise StoreError(f"{role} {path}: not a summary.json (no 'cells' list)")
     return data
-
-
-def _read_records(run_dir: Path) -> list[Record]:
-    from harness.store import read_records
-
-    return read_records(run_dir)  # each trial's latest record
 
 
 def _read_scores(run_dir: Path, records: Sequence[Record], manifest: Mapping[str, Any]) -> list[Score]:

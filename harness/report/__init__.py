@@ -100,8 +100,9 @@ def build_outputs(
     from harness.config import ScorerConfig, ThresholdConfig
     from harness.gate import evaluate_thresholds
     from harness.report.rundata import read_json
-    from harness.scoring import read_run_records, read_scores, score_records, write_scores
+    from harness.scoring import read_scores, score_records, write_scores
     from harness.stats import summarize
+    from harness.store import read_records
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -112,7 +113,7 @@ def build_outputs(
     if scorers is None:
         scorers = _suite_list(manifest, "scorers", ScorerConfig)
     thresholds: list[ThresholdConfig] = _suite_list(manifest, "thresholds", ThresholdConfig)
-    records = read_run_records(run_dir)
+    records = read_records(run_dir)
     if scorers:
         scores = score_records(records, scorers, run_dir=run_dir)
         write_scores(run_dir, scores)

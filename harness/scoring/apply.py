@@ -18,6 +18,7 @@ from harness.errors import ConfigError, HarnessError, ScoringError, StoreError
 from harness.records import Record, Score
 from harness.scoring.base import Scorer, error_score
 from harness.scoring.registry import build_scorer
+from harness.store import read_records
 
 SCORES_FILE = "scores.jsonl"
 
@@ -113,14 +114,6 @@ def _one(record: Record, index: int, label: str, scorer_: Scorer) -> Score:
     return score
 
 
-def read_run_records(run_dir: Path) -> list[Record]:
-    """Each trial's latest record in a run directory (harness.store.read_records, the one reader of
-    records.jsonl)."""
-    from harness.store import read_records
-
-    return read_records(Path(run_dir))
-
-
 def write_scores(run_dir: Path, scores: Sequence[Score]) -> Path:
     """Replace scores.jsonl atomically (temp file, fsync, rename): a reader never sees half a file."""
     path = run_dir / SCORES_FILE
@@ -169,7 +162,7 @@ def read_scores(run_dir: Path) -> list[Score]:
 
 async def ascore_run(run_dir: Path, scorers: Sequence[ScorerConfig]) -> list[Score]:
     """`score_run` for callers inside an event loop."""
-    records = read_run_records(Path(run_dir))
+    records = read_records(Path(run_dir))
     scores = await ascore_records(records, scorers, run_dir=run_dir)
     write_scores(run_dir, scores)
     return scores
@@ -178,7 +171,7 @@ async def ascore_run(run_dir: Path, scorers: Sequence[ScorerConfig]) -> list[Sco
 def score_run(run_dir: Path, scorers: Sequence[ScorerConfig]) -> list[Score]:
     """Re-score a run directory from its records alone and rewrite its scores.jsonl."""
     run_dir = Path(run_dir)
-    records = read_run_records(run_dir)
+    records = read_records(run_dir)
     scores = score_records(records, scorers, run_dir=run_dir)
     write_scores(run_dir, scores)
     return scores

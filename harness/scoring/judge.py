@@ -92,10 +92,10 @@ class JudgeScorer:
 
     async def prepare(self, records: Sequence[Record], run_dir: Path) -> None:
         """Send a judge call for every (record, result) not yet judged under this rubric, then load them all."""
-        from harness.scoring.apply import read_run_records
+        from harness.stats.run import read_run_records
 
         judge_dir = Path(run_dir) / JUDGE_DIR
-        done = read_run_records(judge_dir) if (judge_dir / "records.jsonl").exists() else []
+        done = read_run_records(judge_dir)
         mine = {r.item_id: r for r in done if r.cell_id == self.cell_id}
         # A judge call whose latest record is an error is sent again (the engine's resume rule); only
         # a call that succeeded is never repeated.
@@ -335,10 +335,9 @@ def _check_settings(target: Any, settings: Mapping[str, Any]) -> None:
 
 def judge_usage(run_dir: Path) -> dict[str, Any]:
     """Tokens and cost of a run's judge calls (RUN_DIR/judge/), kept apart from the model under test's."""
-    from harness.scoring.apply import read_run_records
+    from harness.stats.run import read_run_records
 
-    judge_dir = Path(run_dir) / JUDGE_DIR
-    records = read_run_records(judge_dir) if (judge_dir / "records.jsonl").exists() else []
+    records = read_run_records(Path(run_dir) / JUDGE_DIR)
     usage = [r.usage for r in records if r.usage is not None]
     return {
         "calls": len(records),

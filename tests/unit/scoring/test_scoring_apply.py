@@ -13,7 +13,7 @@ from harness.config import ScorerConfig
 from harness.errors import ConfigError, ScoringError, StoreError
 from harness.records import Record
 from harness.scoring import read_scores, score_records, score_run, scorer_names
-from harness.scoring.apply import read_run_records
+from harness.store import read_records
 
 MakeRecord = Callable[..., Record]
 NUMERIC = ScorerConfig(name="numeric")
@@ -226,7 +226,7 @@ def test_score_run_keeps_last_record_of_a_trial(tmp_path: Path, make_record: Mak
 
 def test_reader_skips_torn_last_line(tmp_path: Path, make_record: MakeRecord) -> None:
     write_records(tmp_path, [make_record("4", reference="4")], tail=b'{"trial_key": "x", "cell')
-    records = read_run_records(tmp_path)
+    records = read_records(tmp_path)
     assert [r.trial_key for r in records] == ["t1"]
 
 
@@ -235,7 +235,7 @@ def test_reader_rejects_corrupt_middle_line(tmp_path: Path, make_record: MakeRec
     good = orjson.dumps(make_record("4", reference="4").to_dict())
     (tmp_path / "records.jsonl").write_bytes(b"{oops\n" + good + b"\n")
     with pytest.raises(StoreError, match=":1:"):
-        read_run_records(tmp_path)
+        read_records(tmp_path)
 
 
 def test_a_trial_sent_again_is_scored_by_its_latest_record(tmp_path: Path, make_record: MakeRecord) -> None:
