@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import orjson
-
 from harness.compare.model import TrialKey
 from harness.config import GateConfig
 from harness.errors import EXIT_USAGE, HarnessError, StoreError
 from harness.records import Record, Score
+from harness.stats.run import read_json
 from harness.store import read_records
 
 # Answer texts kept per trial for the flipped-items listing (the whole text stays in records.jsonl).
@@ -102,7 +101,7 @@ def load_side(path: Path, *, role: str) -> RunSide:
         if summary_path.exists():
             return RunSide(path, "summary", _read_summary(summary_path, role), None)
         raise StoreError(f"{role} {path}: neither records.jsonl nor summary.json; is this a run directory?")
-    manifest = _read_json(path / "manifest.json", role)
+    manifest = read_json(path / "manifest.json", role)
     summary = _read_summary(summary_path, role) if summary_path.exists() else {}
     records = read_records(path)  # each trial's latest record
     scores = _read_scores(path, records, manifest)
@@ -191,20 +190,8 @@ def _summary_trials(summary: Mapping[str, Any]) -> int | None:
     return int(n) if isinstance(n, int) else None
 
 
-def _read_json(path: Path, role: str) -> dict[str, Any]:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise StoreError(f"{role} {path}: not found; is this a run directory?") from exc
-    except orjson.JSONDecodeError as exc:
-        raise StoreError(f"{role} {path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise StoreError(f"{role} {path}: expected a JSON object, found {type(data).__name__}")
-    return data
-
-
 def _read_summary(path: Path, role: str) -> dict[str, Any]:
-    data = _read_json(path, role)
+    data = read_json(path, role)
     if not isinstance(data.get("cells"), list):
         raise StoreError(f"{role} {path}: not a summary.json (no 'cells' list)")
     return data

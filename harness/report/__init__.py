@@ -99,9 +99,9 @@ def build_outputs(
     """
     from harness.config import ScorerConfig, ThresholdConfig
     from harness.gate import evaluate_thresholds
-    from harness.report.rundata import read_json
     from harness.scoring import read_scores, score_records, write_scores
     from harness.stats import summarize
+    from harness.stats.run import read_json
     from harness.store import read_records
 
     run_dir = Path(run_dir)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
-from harness.errors import StoreError
+from harness.stats.run import read_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,18 +45,6 @@ class RunFiles:
 def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame's rows as dicts (pandas' own typing of to_dict is too loose for mypy --strict)."""
     return cast(list[dict[str, Any]], frame.to_dict("records"))
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise StoreError(f"{path}: not found; is this a run directory?") from exc
-    except orjson.JSONDecodeError as exc:
-        raise StoreError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise StoreError(f"{path}: expected a JSON object, found {type(data).__name__}")
-    return data
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, bytes, dict[str, Any] | None]]:

@@ -51,16 +51,23 @@ def read_run_scores(run_dir: Path | str) -> list[Score]:
     return read_scores(Path(run_dir))
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
+def read_json(path: Path, role: str = "") -> dict[str, Any]:
+    """A run directory's JSON object file (manifest.json, summary.json); a StoreError when it is missing,
+    not JSON or not an object. `role` ("baseline", "current") starts each message."""
+    where = f"{role} {path}" if role else str(path)
     try:
         data = orjson.loads(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise StoreError(f"{where}: not found; is this a run directory?") from exc
     except orjson.JSONDecodeError as exc:
-        raise StoreError(f"{path}: not valid JSON ({exc})") from exc
+        raise StoreError(f"{where}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
-        raise StoreError(f"{path}: expected a JSON object, found {type(data).__name__}")
+        raise StoreError(f"{where}: expected a JSON object, found {type(data).__name__}")
     return data
+
+
+def _read_optional_json(path: Path) -> dict[str, Any] | None:
+    return read_json(path) if path.exists() else None
 
 
 def load_run(run_dir: Path | str) -> RunData:
@@ -73,8 +80,8 @@ def load_run(run_dir: Path | str) -> RunData:
         raise StoreError(f"{path}: not a directory; pass a run directory (it holds {RECORDS_FILE})")
     records = read_run_records(path)
     scores = read_run_scores(path)
-    manifest = _read_json(path / MANIFEST_FILE) or {}
-    summary = _read_json(path / SUMMARY_FILE)
+    manifest = _read_optional_json(path / MANIFEST_FILE) or {}
+    summary = _read_optional_json(path / SUMMARY_FILE)
     if summary is None:
         summary = summarize(records, scores, manifest=manifest)
     return RunData(
