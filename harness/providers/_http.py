@@ -28,7 +28,7 @@ from harness.errors import (
     RateLimitedError,
     ServerError,
 )
-from harness.providers import ConnectError, MalformedResponseError, StreamCutError
+from harness.providers import Clock, ConnectError, MalformedResponseError, StreamCutError
 
 READ_BUFSIZE = 1 << 18  # long sync bodies (65k-token answers) arrive in few reads
 
@@ -63,6 +63,59 @@ def read_api_key(target: TargetConfig) -> str | None:
             field=f"targets.{target.name}.api_key_env",
         )
     return key
+
+
+class HTTPProvider:
+    """What every HTTP provider holds: the target, its URL, the clock, a lazily opened session
+    (closed by `aclose` only when the provider opened it), the API key (read once, kept out of every
+    repr and message) and the JSON request headers; `_post` sends one body and reads the whole reply."""
+
+    def __init__(
+        self,
+        target: TargetConfig,
+        url: str,
+        *,
+        session: aiohttp.ClientSession | None,
+        concurrency: int,
+        clock: Clock,
+    ) -> None:
+        self.name = target.name
+        self.delivery: str = target.delivery
+        self._target = target
+        self._url = url
+        self._clock = clock
+        self._concurrency = concurrency
+        self._session = session
+        self._owns_session = session is None
+        self._secret = read_api_key(target)
+        self._headers = {"Content-Type": "application/json"}
+        if self._secret:
+            self._headers["Authorization"] = f"Bearer {self._secret}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, endpoint={self._url!r}, delivery={self.delivery!r})"
+        )
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = open_session(self._concurrency, self._target.timeouts)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, guard: mapped_errors, body: bytes) -> tuple[float, bytes]:
+        """POST `body`; the time the response headers arrived and the whole body (non-2xx raises)."""
+        async with self._http().post(self._url, data=body, headers=self._headers) as resp:
+            first_byte = self._clock()
+            guard.first_byte()
+            raw = await resp.read()
+            if resp.status >= 300:
+                raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+        return first_byte, raw
 
 
 def open_session(concurrency: int, timeouts: TimeoutConfig) -> aiohttp.ClientSession:

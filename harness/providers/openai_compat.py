@@ -16,13 +16,12 @@ from harness.config import TargetConfig
 from harness.errors import ConfigError
 from harness.providers import Clock, MalformedResponseError, StreamCutError, TaskOutcome
 from harness.providers._http import (
+    HTTPProvider,
     error_from_item,
     error_from_response,
     error_items,
     loads,
     mapped_errors,
-    open_session,
-    read_api_key,
 )
 from harness.providers.sse import DONE, SSEDecoder
 from harness.records import Result, Trial, Usage
@@ -92,7 +91,7 @@ def _finish(value: Any) -> str | None:
     return None if value is None else _FINISH.get(str(value), str(value))
 
 
-class OpenAIProvider:
+class OpenAIProvider(HTTPProvider):
     """A chat-completions target at `{endpoint}/chat/completions`; `delivery: stream` streams."""
 
     max_batch = 1
@@ -115,32 +114,9 @@ class OpenAIProvider:
                 field=f"targets.{target.name}.delivery",
                 allowed=["sync", "stream"],
             )
-        self.name = target.name
-        self.delivery: str = target.delivery
-        self._target = target
         base = target.endpoint.rstrip("/")
-        self._url = base if base.endswith("/chat/completions") else base + "/chat/completions"
-        self._clock = clock
-        self._concurrency = concurrency
-        self._session = session
-        self._owns_session = session is None
-        self._secret = read_api_key(target)
-        self._headers = {"Content-Type": "application/json"}
-        if self._secret:
-            self._headers["Authorization"] = f"Bearer {self._secret}"
-
-    def __repr__(self) -> str:
-        return f"OpenAIProvider(name={self.name!r}, endpoint={self._url!r}, delivery={self.delivery!r})"
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = open_session(self._concurrency, self._target.timeouts)
-        return self._session
-
-    async def aclose(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        url = base if base.endswith("/chat/completions") else base + "/chat/completions"
+        super().__init__(target, url, session=session, concurrency=concurrency, clock=clock)
 
     async def send(self, trials: Sequence[Trial]) -> list[TaskOutcome]:
         if len(trials) != 1:
@@ -155,12 +131,7 @@ class OpenAIProvider:
     async def _send_plain(self, trial: Trial, body: bytes) -> TaskOutcome:
         async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
             sent = self._clock()
-            async with self._http().post(self._url, data=body, headers=self._headers) as resp:
-                first_byte = self._clock()
-                guard.first_byte()
-                raw = await resp.read()
-                if resp.status >= 300:
-                    raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+            first_byte, raw = await self._post(guard, body)
         done = self._clock()
         payload = loads(raw, "chat completion")
         if not isinstance(payload, Mapping):

@@ -18,13 +18,12 @@ from harness.config import TargetConfig
 from harness.errors import ConfigError, ProviderError, TransientError
 from harness.providers import Clock, MalformedResponseError, StreamCutError, TaskOutcome
 from harness.providers._http import (
+    HTTPProvider,
     error_from_item,
     error_from_response,
     error_items,
     loads,
     mapped_errors,
-    open_session,
-    read_api_key,
 )
 from harness.providers._wire import (
     StreamAccumulator,
@@ -73,7 +72,7 @@ def build_task(trial: Trial, task_uuid: str, delivery: str, include_cost: bool) 
     return task
 
 
-class RunwareProvider:
+class RunwareProvider(HTTPProvider):
     """A Runware REST target. The API key is read from the environment once, here, and kept out of
     every repr, message and record."""
 
@@ -87,37 +86,13 @@ class RunwareProvider:
     ) -> None:
         if not target.endpoint:
             raise ConfigError("an endpoint URL is required", field=f"targets.{target.name}.endpoint")
-        self.name = target.name
-        self.delivery: str = target.delivery
+        super().__init__(target, target.endpoint, session=session, concurrency=concurrency, clock=clock)
         # Stream replies are one SSE body per request: Runware (and the simulator) take one task per stream.
         self.max_batch = 1 if target.delivery == "stream" else target.batch_size
-        self._target = target
-        self._url = target.endpoint
-        self._clock = clock
-        self._concurrency = concurrency
-        self._session = session
-        self._owns_session = session is None
-        self._secret = read_api_key(target)
-        self._headers = {"Content-Type": "application/json"}
-        if self._secret:
-            self._headers["Authorization"] = f"Bearer {self._secret}"
-        elif target.provider == "simulator":
+        if not self._secret and target.provider == "simulator":
             # The embedded simulator accepts any non-empty key unless it was started with one.
             self._headers["Authorization"] = "Bearer simulator"
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
-
-    def __repr__(self) -> str:
-        return f"RunwareProvider(name={self.name!r}, endpoint={self._url!r}, delivery={self.delivery!r})"
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = open_session(self._concurrency, self._target.timeouts)
-        return self._session
-
-    async def aclose(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def send(self, trials: Sequence[Trial]) -> list[TaskOutcome]:
         uuids = [new_task_uuid() for _ in trials]
@@ -130,15 +105,6 @@ class RunwareProvider:
         if self.delivery == "async":
             return await self._send_async(trials, uuids, body)
         return await self._send_sync(trials, uuids, body)
-
-    async def _post(self, guard: mapped_errors, body: bytes) -> tuple[float, bytes]:
-        async with self._http().post(self._url, data=body, headers=self._headers) as resp:
-            first_byte = self._clock()
-            guard.first_byte()
-            raw = await resp.read()
-            if resp.status >= 300:
-                raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
-        return first_byte, raw
 
     async def _send_sync(self, trials: Sequence[Trial], uuids: list[str], body: bytes) -> list[TaskOutcome]:
         async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
