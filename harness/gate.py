@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.config import ThresholdConfig
 from harness.errors import ConfigError
+from harness.stats.ci import wilson_ci
 
 # Latency metrics: "<percentile>_<name>" -> summary cell["latency"][<key>][<percentile>].
 _LATENCY_KEYS = {
@@ -37,8 +38,6 @@ _MULTI_SAMPLE_N = re.compile(r"^(pass@|maj@|pass\^)(\d+)$")
 # Metrics the summary has per cell only (harness.stats.multisample.MULTI_SAMPLE_METRICS).
 _MULTI_SAMPLE = re.compile(r"^((pass@|maj@|pass\^)(k|\d+)|diversity)$")
 _LATENCY_METRIC = re.compile(r"^(" + "|".join(_PERCENTILES) + r")_(" + "|".join(_LATENCY_KEYS) + r")$")
-# Two-sided 95% normal quantile, for the Wilson interval of error_rate.
-_Z95 = 1.959963984540054
 
 KNOWN_METRICS = (
     "accuracy",
@@ -210,17 +209,8 @@ def _error_rate(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float |
     count, n = _dig(cell, ("errors", "count")), cell.get("n_trials")
     if not isinstance(count, int) or not isinstance(n, int) or n <= 0:
         return None, "errors.count or n_trials missing, so no CI"
-    low, high = _wilson(count, n)
+    low, high = wilson_ci(count, n)
     return (low if rule.on == "ci_low" else high), ""
-
-
-def _wilson(successes: int, n: int) -> tuple[float, float]:
-    p = successes / n
-    z2 = _Z95 * _Z95
-    denom = 1.0 + z2 / n
-    centre = (p + z2 / (2.0 * n)) / denom
-    half = _Z95 * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _has_ci(metric: str) -> bool:
