@@ -114,15 +114,6 @@ class GridConfig(BaseModel):
                     )
         return self
 
-    def axis_names(self) -> list[str]:
-        """Every axis name the grid mentions, in declaration order."""
-        names = list(self.axes)
-        for group in self.zip:
-            names.extend(n for n in group if n not in names)
-        for cell in self.cells:
-            names.extend(n for n in cell if n not in names)
-        return names
-
 
 def _check_axis(name: str, values: list[JsonValue], where: str) -> None:
     if not values:

@@ -150,10 +150,3 @@ def usd_axis(ax: Axes, which: str = "x") -> None:
 
     axis = ax.xaxis if which == "x" else ax.yaxis
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_usd(v)))
-
-
-def empty_figure(message: str, *, width_in: float = 6.4, height_in: float = 1.2) -> str:
-    fig, (ax,) = new_figure(width_in, height_in)
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#666666")
-    return to_svg(fig, label=message)
