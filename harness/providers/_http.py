@@ -9,7 +9,7 @@ import asyncio
 import email.utils
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -29,6 +29,7 @@ from harness.errors import (
     ServerError,
 )
 from harness.providers import Clock, ConnectError, MalformedResponseError, StreamCutError
+from harness.providers.sse import DONE, SSEDecoder
 
 READ_BUFSIZE = 1 << 18  # long sync bodies (65k-token answers) arrive in few reads
 
@@ -65,10 +66,14 @@ def read_api_key(target: TargetConfig) -> str | None:
     return key
 
 
+EventSink = Callable[[bytes, float], None]  # one SSE event's payload and the time its chunk arrived
+
+
 class HTTPProvider:
     """What every HTTP provider holds: the target, its URL, the clock, a lazily opened session
     (closed by `aclose` only when the provider opened it), the API key (read once, kept out of every
-    repr and message) and the JSON request headers; `_post` sends one body and reads the whole reply."""
+    repr and message) and the JSON request headers; `_post` sends one body and reads the whole reply,
+    `_post_stream` reads it as Server-Sent Events."""
 
     def __init__(
         self,
@@ -116,6 +121,37 @@ class HTTPProvider:
             if resp.status >= 300:
                 raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
         return first_byte, raw
+
+    async def _post_stream(
+        self, guard: mapped_errors, body: bytes, headers: Mapping[str, str], on_event: EventSink
+    ) -> float:
+        """POST `body` and hand each SSE event of the reply to `on_event` with its arrival time, up to
+        `[DONE]` (the rest of the body is drained) or the end of the body (an unterminated last event
+        still counts); return the time the response headers arrived (non-2xx raises)."""
+        decoder = SSEDecoder()
+        clock = self._clock
+        async with self._http().post(self._url, data=body, headers=headers) as resp:
+            first_byte = clock()
+            guard.first_byte()
+            if resp.status >= 300:
+                raw = await resp.read()
+                raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+            ended = False
+            async for chunk in resp.content.iter_any():
+                now = clock()
+                guard.chunk()
+                if ended:
+                    continue
+                for event in decoder.feed(chunk):
+                    if event == DONE:
+                        ended = True
+                        break
+                    on_event(event, now)
+            if not ended:
+                for event in decoder.close():
+                    if event != DONE:
+                        on_event(event, clock())
+        return first_byte
 
 
 def open_session(concurrency: int, timeouts: TimeoutConfig) -> aiohttp.ClientSession:

@@ -18,12 +18,10 @@ from harness.providers import Clock, MalformedResponseError, StreamCutError, Tas
 from harness.providers._http import (
     HTTPProvider,
     error_from_item,
-    error_from_response,
     error_items,
     loads,
     mapped_errors,
 )
-from harness.providers.sse import DONE, SSEDecoder
 from harness.records import Result, Trial, Usage
 
 # Our (Runware) setting names -> chat-completions body fields. top_k, min_p and repetition_penalty are
@@ -163,88 +161,94 @@ class OpenAIProvider(HTTPProvider):
         return outcome
 
     async def _send_stream(self, trial: Trial, body: bytes) -> TaskOutcome:
-        n = trial.number_results
-        texts: list[list[str]] = [[] for _ in range(n)]
-        reasonings: list[list[str]] = [[] for _ in range(n)]
-        finishes: list[str | None] = [None] * n
-        gaps: list[float] = []
-        first_token: float | None = None
-        first_answer: float | None = None
-        last_at = 0.0
-        usage: Usage | None = None
-        task_id = ""
-        decoder = SSEDecoder()
-        clock = self._clock
+        acc = _ChoiceStream(trial.number_results, self._secret)
         async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
-            sent = clock()
-            async with self._http().post(self._url, data=body, headers=self._headers) as resp:
-                first_byte = clock()
-                guard.first_byte()
-                if resp.status >= 300:
-                    raw = await resp.read()
-                    raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
-                ended = False
-                async for data in resp.content.iter_any():
-                    now = clock()
-                    guard.chunk()
-                    if ended:
-                        continue
-                    events = decoder.feed(data)
-                    for event in events:
-                        if event == DONE:
-                            ended = True
-                            break
-                        chunk = loads(event, "stream chunk")
-                        errors = error_items(chunk)
-                        if errors:
-                            raise error_from_item(
-                                errors[0], status=None, retry_after_s=None, secret=self._secret
-                            )
-                        task_id = task_id or str(chunk.get("id") or "")
-                        if chunk.get("usage"):
-                            usage = usage_from_openai(chunk["usage"])
-                        for choice in chunk.get("choices") or ():
-                            index = int(choice.get("index") or 0)
-                            if not 0 <= index < n:
-                                continue
-                            delta = choice.get("delta") or {}
-                            text = delta.get("content")
-                            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                            if text or reasoning:
-                                if first_token is None:
-                                    first_token = now
-                                else:
-                                    gaps.append(round(now - last_at, 4))
-                                last_at = now
-                                if reasoning:
-                                    reasonings[index].append(reasoning)
-                                if text:
-                                    texts[index].append(text)
-                                    if first_answer is None:
-                                        first_answer = now
-                            if choice.get("finish_reason") is not None and finishes[index] is None:
-                                finishes[index] = _finish(choice["finish_reason"])
-        done = clock()
+            sent = self._clock()
+            first_byte = await self._post_stream(guard, body, self._headers, acc.on_event)
+        done = self._clock()
+        n = trial.number_results
         outcome = TaskOutcome(
-            task_id,
+            acc.task_id,
             sent,
             done,
             [
                 Result(
-                    text="".join(texts[i]),
-                    reasoning="".join(reasonings[i]) if reasonings[i] else None,
-                    finish_reason=finishes[i],
-                    seed=trial.seed if trial.number_results == 1 else None,
+                    text="".join(acc.texts[i]),
+                    reasoning="".join(acc.reasonings[i]) if acc.reasonings[i] else None,
+                    finish_reason=acc.finishes[i],
+                    seed=trial.seed if n == 1 else None,
                 )
                 for i in range(n)
             ],
-            usage=usage,
+            usage=acc.usage,
             first_byte_at_s=first_byte,
-            first_token_at_s=first_token,
-            first_answer_token_at_s=first_answer,
-            itl_s=gaps,
+            first_token_at_s=acc.first_token,
+            first_answer_token_at_s=acc.first_answer,
+            itl_s=acc.gaps,
         )
-        missing = sum(f is None for f in finishes)
+        missing = sum(f is None for f in acc.finishes)
         if missing:
             outcome.error = StreamCutError(f"stream ended with {missing} of {n} choices unfinished")
         return outcome
+
+
+class _ChoiceStream:
+    """One streamed chat completion: deltas of its `n` choices (interleaved, by index) into texts and
+    reasonings, the first finish_reason of each, first-token times and the gaps between deltas (over
+    all choices), the last usage seen. An error chunk raises."""
+
+    __slots__ = (
+        "_last_at",
+        "_secret",
+        "finishes",
+        "first_answer",
+        "first_token",
+        "gaps",
+        "reasonings",
+        "task_id",
+        "texts",
+        "usage",
+    )
+
+    def __init__(self, n: int, secret: str | None) -> None:
+        self._secret = secret
+        self.texts: list[list[str]] = [[] for _ in range(n)]
+        self.reasonings: list[list[str]] = [[] for _ in range(n)]
+        self.finishes: list[str | None] = [None] * n
+        self.gaps: list[float] = []
+        self.first_token: float | None = None
+        self.first_answer: float | None = None
+        self._last_at = 0.0
+        self.usage: Usage | None = None
+        self.task_id = ""
+
+    def on_event(self, event: bytes, now: float) -> None:
+        chunk = loads(event, "stream chunk")
+        errors = error_items(chunk)
+        if errors:
+            raise error_from_item(errors[0], status=None, retry_after_s=None, secret=self._secret)
+        self.task_id = self.task_id or str(chunk.get("id") or "")
+        if chunk.get("usage"):
+            self.usage = usage_from_openai(chunk["usage"])
+        n = len(self.finishes)
+        for choice in chunk.get("choices") or ():
+            index = int(choice.get("index") or 0)
+            if not 0 <= index < n:
+                continue
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if text or reasoning:
+                if self.first_token is None:
+                    self.first_token = now
+                else:
+                    self.gaps.append(round(now - self._last_at, 4))
+                self._last_at = now
+                if reasoning:
+                    self.reasonings[index].append(reasoning)
+                if text:
+                    self.texts[index].append(text)
+                    if self.first_answer is None:
+                        self.first_answer = now
+            if choice.get("finish_reason") is not None and self.finishes[index] is None:
+                self.finishes[index] = _finish(choice["finish_reason"])

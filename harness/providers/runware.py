@@ -20,7 +20,6 @@ from harness.providers import Clock, MalformedResponseError, StreamCutError, Tas
 from harness.providers._http import (
     HTTPProvider,
     error_from_item,
-    error_from_response,
     error_items,
     loads,
     mapped_errors,
@@ -34,7 +33,6 @@ from harness.providers._wire import (
     result_from_item,
     usage_from_runware,
 )
-from harness.providers.sse import DONE, SSEDecoder
 from harness.records import Result, Trial, Usage
 
 _POLL_TRANSIENT_LIMIT = 5  # consecutive failed polls before the attempt fails
@@ -196,31 +194,12 @@ class RunwareProvider(HTTPProvider):
     async def _send_stream(self, trials: Sequence[Trial], uuids: list[str], body: bytes) -> list[TaskOutcome]:
         accs = {u: StreamAccumulator() for u in uuids}
         only = accs[uuids[0]] if len(uuids) == 1 else None
-        decoder = SSEDecoder()
         clock = self._clock
         async with mapped_errors(self._target.timeouts, secret=self._secret) as guard:
             sent = clock()
-            async with self._http().post(self._url, data=body, headers=self._stream_headers) as resp:
-                first_byte = clock()
-                guard.first_byte()
-                if resp.status >= 300:
-                    raw = await resp.read()
-                    raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
-                ended = False
-                async for chunk in resp.content.iter_any():
-                    now = clock()
-                    guard.chunk()
-                    if ended:
-                        continue
-                    for event in decoder.feed(chunk):
-                        if event == DONE:
-                            ended = True
-                            break
-                        self._on_event(event, accs, only, now)
-                if not ended:
-                    for event in decoder.close():
-                        if event != DONE:
-                            self._on_event(event, accs, only, clock())
+            first_byte = await self._post_stream(
+                guard, body, self._stream_headers, lambda event, now: self._on_event(event, accs, only, now)
+            )
         done = clock()
         outcomes = []
         for trial, task_uuid in zip(trials, uuids, strict=True):
