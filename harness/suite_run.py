@@ -246,11 +246,13 @@ def _preload_outputs() -> None:
     send phase is mostly idle, and these imports (pandas, matplotlib) are ~0.5 s of the user's wait."""
     import importlib
 
-    for name in ("pandas", "matplotlib.figure", "harness.stats", "harness.report", "harness.scoring"):
-        try:
+    try:
+        from harness.report.worker import PRELOAD  # the one list of what building the outputs imports
+
+        for name in PRELOAD:
             importlib.import_module(name)
-        except Exception:  # an import problem surfaces, with its traceback, where the module is used
-            return
+    except Exception:  # an import problem surfaces, with its traceback, where the module is used
+        return
 
 
 def _observer(options: RunOptions) -> Any:
