@@ -28,6 +28,7 @@ __all__ = [
     "StreamCutError",
     "TaskOutcome",
     "get_provider",
+    "max_batch",
     "provider_names",
     "register_provider",
 ]
@@ -103,6 +104,18 @@ _REGISTRY: dict[str, str | ProviderFactory] = {
     "simulator": "harness.providers.runware:RunwareProvider",
     "openai": "harness.providers.openai_compat:OpenAIProvider",
 }
+
+
+_BATCHING = frozenset({"runware", "simulator"})
+
+
+def max_batch(target: TargetConfig, delivery: str | None = None) -> int:
+    """Most trials one request to `target` carries (`delivery` overriding the target's): Runware's sync
+    and async deliveries batch `batch_size` tasks; a stream is one SSE body per task, and chat
+    completions take one trial per request."""
+    if target.provider not in _BATCHING or (delivery or target.delivery) == "stream":
+        return 1
+    return target.batch_size
 
 
 def register_provider(name: str, factory: str | ProviderFactory) -> None:

@@ -16,7 +16,7 @@ import orjson
 
 from harness.config import TargetConfig
 from harness.errors import ConfigError, ProviderError, TransientError
-from harness.providers import Clock, MalformedResponseError, StreamCutError, TaskOutcome
+from harness.providers import Clock, MalformedResponseError, StreamCutError, TaskOutcome, max_batch
 from harness.providers._http import (
     HTTPProvider,
     error_from_item,
@@ -85,8 +85,7 @@ class RunwareProvider(HTTPProvider):
         if not target.endpoint:
             raise ConfigError("an endpoint URL is required", field=f"targets.{target.name}.endpoint")
         super().__init__(target, target.endpoint, session=session, concurrency=concurrency, clock=clock)
-        # Stream replies are one SSE body per request: Runware (and the simulator) take one task per stream.
-        self.max_batch = 1 if target.delivery == "stream" else target.batch_size
+        self.max_batch = max_batch(target)
         if not self._secret and target.provider == "simulator":
             # The embedded simulator accepts any non-empty key unless it was started with one.
             self._headers["Authorization"] = "Bearer simulator"

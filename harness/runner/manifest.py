@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.config import RunConfig, TargetConfig
+from harness.providers import max_batch
 from harness.records import SCHEMA_VERSION, Trial
 
 __all__ = ["end_fields", "git_commit", "machine_info", "plan_size", "start_manifest", "utc_now"]
@@ -62,15 +63,17 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def plan_size(trials: Sequence[Trial], targets: Mapping[str, TargetConfig]) -> dict[str, int]:
+def plan_size(
+    trials: Sequence[Trial], targets: Mapping[str, TargetConfig], *, delivery: str | None = None
+) -> dict[str, int]:
+    """Cells, trials, requests and results of a plan; requests are batched as the providers batch
+    (`delivery` is the run's override of the targets' delivery)."""
     per_target: dict[str, int] = {}
     for trial in trials:
         per_target[trial.target] = per_target.get(trial.target, 0) + 1
-    requests = 0
-    for name, count in per_target.items():
-        target = targets[name]
-        batch = target.batch_size if target.provider != "openai" else 1
-        requests += math.ceil(count / batch)
+    requests = sum(
+        math.ceil(count / max_batch(targets[name], delivery)) for name, count in per_target.items()
+    )
     return {
         "cells": len({t.cell_id for t in trials}),
         "trials": len(trials),
@@ -104,7 +107,7 @@ def start_manifest(
     manifest.setdefault("command", list(sys.argv))
     manifest.setdefault("suite", None)
     manifest.setdefault("targets", {name: targets[name].model_dump(mode="json") for name in used})
-    manifest.setdefault("plan", plan_size(trials, targets))
+    manifest.setdefault("plan", plan_size(trials, targets, delivery=run.delivery))
     manifest["run"] = run.model_dump(mode="json")
     manifest["started_at"] = (prior or {}).get("started_at") or now.isoformat()
     manifest["ended_at"] = None

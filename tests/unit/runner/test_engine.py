@@ -26,6 +26,7 @@ from harness.errors import (
 from harness.progress import ProgressCounts
 from harness.records import Trial
 from harness.runner import run_trials
+from harness.runner.manifest import plan_size
 from harness.store import read_manifest, read_records
 
 
@@ -366,3 +367,13 @@ async def test_budget_below_one_reservation_says_why_nothing_was_sent(
     assert "so no trial was sent" in message
     assert "Lower maxTokens" in message
     assert "raise --max-cost" in message
+
+
+def test_manifest_plan_counts_requests_as_the_providers_batch() -> None:
+    trials = make_trials(10)
+    assert plan_size(trials, make_targets(batch_size=3))["requests"] == 4
+    # A Runware stream carries one task per request, whatever batch_size says, and so does a run
+    # whose delivery override makes it stream; chat completions never batch.
+    assert plan_size(trials, make_targets(batch_size=3, delivery="stream"))["requests"] == 10
+    assert plan_size(trials, make_targets(batch_size=3), delivery="stream")["requests"] == 10
+    assert plan_size(trials, make_targets(batch_size=3, provider="openai"))["requests"] == 10
