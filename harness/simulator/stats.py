@@ -72,9 +72,6 @@ class SimStats:
     def bill(self, gen: Generation) -> None:
         self.billing.add(gen)
 
-    def bill_openai(self, gen: Generation) -> None:
-        self.openai_billing.add(gen)
-
     def snapshot(self) -> dict[str, Any]:
         return {
             "uptime_s": round(time.monotonic() - self.started, 3),
