@@ -44,6 +44,7 @@ def main(args: argparse.Namespace) -> int:
     import logging
     import signal
 
+    from harness.runner import run_event_loop
     from harness.simulator import SimulatorOptions, serve_simulator
 
     if args.debug:
@@ -69,10 +70,5 @@ def main(args: argparse.Namespace) -> int:
             print(f"listening on {sim.base_url}", flush=True)
             await stop.wait()
 
-    try:
-        import uvloop
-
-        uvloop.run(serve())
-    except ImportError:
-        asyncio.run(serve())
+    run_event_loop(serve())
     return 0
