@@ -1,24 +1,15 @@
-"""When to send: the run clock (injectable, so schedulers are tested without sleeping) and arrival
+"""When to send: the run clock (seconds since the run first started) and arrival
 schedules for open-loop load (constant or Poisson, precomputed and seeded). Decides times only; it
 never sends anything and never looks at responses.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
-from typing import Literal, Protocol
+from typing import Literal
 
-__all__ = ["Clock", "FakeClock", "MonotonicClock", "achieved_rate", "arrival_times"]
-
-
-class Clock(Protocol):
-    """Seconds on the run's clock, and sleeping until a time on it."""
-
-    def now(self) -> float: ...
-
-    async def sleep_until(self, when: float) -> None: ...
+__all__ = ["MonotonicClock", "achieved_rate", "arrival_times"]
 
 
 class MonotonicClock:
@@ -32,30 +23,6 @@ class MonotonicClock:
 
     def now(self) -> float:
         return time.perf_counter() - self._origin
-
-    async def sleep_until(self, when: float) -> None:
-        delay = when - self.now()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-class FakeClock:
-    """A clock for tests: `sleep_until` jumps straight to the time asked (yielding once)."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.time = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.time
-
-    def advance(self, seconds: float) -> None:
-        self.time += seconds
-
-    async def sleep_until(self, when: float) -> None:
-        self.sleeps.append(when)
-        self.time = max(self.time, when)
-        await asyncio.sleep(0)
 
 
 def arrival_times(

@@ -12,6 +12,27 @@ from harness.errors import ProviderError
 from harness.providers import TaskOutcome
 from harness.records import Message, Result, Trial, Usage
 
+
+class FakeClock:
+    """A run clock for tests: `advance` moves it, `sleep_until` jumps straight to the time asked
+    (yielding once)."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.time = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
+
+    async def sleep_until(self, when: float) -> None:
+        self.sleeps.append(when)
+        self.time = max(self.time, when)
+        await asyncio.sleep(0)
+
+
 # behaviour(trial, attempt) -> a ProviderError to fail that task, or None to succeed
 Behaviour = Callable[[Trial, int], ProviderError | None]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from engine_fixtures import FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.runner.ratelimit import AdaptiveLimit
-from harness.runner.scheduler import FakeClock
 
 
 def limit(ceiling: int = 8, **kw: object) -> tuple[AdaptiveLimit, FakeClock]:

@@ -6,10 +6,11 @@ import itertools
 import statistics
 
 import pytest
+from engine_fixtures import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.runner.scheduler import FakeClock, achieved_rate, arrival_times
+from harness.runner.scheduler import achieved_rate, arrival_times
 
 
 def test_constant_arrivals_are_evenly_spaced() -> None:
