@@ -155,35 +155,30 @@ def _accept(
     stats.tasks += 1
     raw_uuid = task.get("taskUUID")
     task_uuid = raw_uuid if isinstance(raw_uuid, str) else None
+
+    def reject(code: str, message: str, **extra: Any) -> None:
+        stats.task_errors[code] += 1
+        errors.append(runware_error(code, message, **extra, taskType="textInference", taskUUID=task_uuid))
+
     card = state.card_for(task.get("model"))
     if card is None or card.provider != "runware":
         if "model" in task:
-            stats.task_errors["invalidModel"] += 1
-            errors.append(
-                runware_error(
-                    "invalidModel",
-                    f"Unknown model {task.get('model')!r}.",
-                    parameter="model",
-                    type="string",
-                    allowedValues=state.default_card.models,
-                    taskType="textInference",
-                    taskUUID=task_uuid,
-                )
+            reject(
+                "invalidModel",
+                f"Unknown model {task.get('model')!r}.",
+                parameter="model",
+                type="string",
+                allowedValues=state.default_card.models,
             )
             return None
         card = state.default_card
     violations = validate_task(card, task)
     if not violations and task.get("deliveryMethod") == "stream" and not alone and "webhookURL" not in task:
-        errors.append(
-            runware_error(
-                "incompatibleParameters",
-                "A stream task must be the only task of its request.",
-                parameter="deliveryMethod",
-                taskType="textInference",
-                taskUUID=task_uuid,
-            )
+        reject(
+            "incompatibleParameters",
+            "A stream task must be the only task of its request.",
+            parameter="deliveryMethod",
         )
-        stats.task_errors["incompatibleParameters"] += 1
         return None
     if violations:
         for v in violations:
@@ -192,16 +187,8 @@ def _accept(
         return None
     assert task_uuid is not None
     if task_uuid in seen or task_uuid in state.used_uuids:
-        stats.task_errors["conflictTaskUUID"] += 1
-        errors.append(
-            runware_error(
-                "conflictTaskUUID",
-                f"taskUUID {task_uuid} was already used.",
-                parameter="taskUUID",
-                type="string",
-                taskType="textInference",
-                taskUUID=task_uuid,
-            )
+        reject(
+            "conflictTaskUUID", f"taskUUID {task_uuid} was already used.", parameter="taskUUID", type="string"
         )
         return None
     seen.add(task_uuid)
