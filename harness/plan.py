@@ -15,13 +15,12 @@ from typing import Any
 from harness.config import EstimateConfig, PriceConfig, SuiteConfig, TargetConfig
 from harness.errors import PlanError
 from harness.grid import Cell, expand_grid, format_value
+from harness.providers import max_batch
 from harness.records import Message, Trial
 
 _KEY_VERSION = 1
 _KEY_HEX = 24
 _SEED_SPACE = 2**32
-# Providers whose protocol carries several tasks in one POST.
-_BATCHING_PROVIDERS = ("runware", "simulator")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,8 +239,7 @@ def build_plan(
     requests = {}
     for name, n in per_target.items():
         target = by_name[name]
-        batch = target.batch_size if target.provider in _BATCHING_PROVIDERS else 1
-        requests[name] = math.ceil(n / batch)
+        requests[name] = math.ceil(n / max_batch(target, suite.run.delivery))
     results = sum(t.number_results for t in trials)
     return RunPlan(
         cells=tuple(grid_cells),

@@ -89,7 +89,11 @@ def rate_shortfall_note(
     head = f"The run achieved {fmt_rate(achieved)} of the {fmt_rate(target)} it aimed for"
     cap = in_flight_cap(manifest)
     batch = max(
-        [int(mapping(t).get("batch_size") or 1) for t in mapping(manifest.get("targets")).values()] or [1]
+        [
+            _batch(mapping(t), dig(manifest, "run", "delivery"))
+            for t in mapping(manifest.get("targets")).values()
+        ]
+        or [1]
     )
     # Records are trials; a request carries up to batch_size of them.
     share = share_at_cap(records, cap * batch) if cap is not None else None
@@ -290,3 +294,15 @@ def reliability_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
         tables=[tables.reliability_table(refs)] if eventful else [],
         notes=notes if eventful else [],
     )
+
+
+def _batch(target: Mapping[str, Any], run_delivery: object) -> int:
+    """Trials one request to this target carried (the manifest keeps targets as plain dicts)."""
+    from harness.config import TargetConfig
+    from harness.providers import max_batch
+
+    try:
+        config = TargetConfig.model_validate(target)
+    except ValueError:
+        return int(target.get("batch_size") or 1)
+    return max_batch(config, str(run_delivery) if run_delivery else None)

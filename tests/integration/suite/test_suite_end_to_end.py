@@ -106,6 +106,22 @@ def test_dry_run_counts_match_hand_computed(tmp_path: Path, capsys: pytest.Captu
     assert not (tmp_path / "reports").exists()
 
 
+def test_dry_run_counts_one_request_per_trial_when_streaming(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stream is one SSE body per task, so batch_size does not batch a streamed run."""
+    write_rows(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: counts\ndataset: {path: rows.jsonl, fields: {id: id, input: question, target: answer}}\n"
+        "repeats: 2\nrun: {delivery: stream}\n"
+    )
+    target = fast_sim_target(tmp_path, batch_size=4)
+    assert main(["run", str(tmp_path / "s.yaml"), "--target", str(target), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    counts = dict(re.findall(r"^  (trials|requests)\s+(\d+)", text, re.M))
+    assert counts == {"trials": "14", "requests": "14"}
+
+
 def test_dry_run_says_when_prices_are_placeholders(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
