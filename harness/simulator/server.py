@@ -21,6 +21,8 @@ from harness.simulator.runware import handle_runware
 from harness.simulator.transport import JSON
 from harness.tokens import count_tokens
 
+LISTEN_BACKLOG = 4096
+
 
 async def _stats(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps(request.app[STATE_KEY].stats.snapshot()), content_type=JSON)
@@ -93,7 +95,9 @@ async def serve_simulator(options: SimulatorOptions | None = None) -> AsyncItera
     runner = web.AppRunner(build_app(state), access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, options.host, options.port)
+        # A benchmark opens hundreds of connections at once; aiohttp's default listen backlog (128)
+        # drops the SYNs beyond it, and the kernel retries them a whole second later.
+        site = web.TCPSite(runner, options.host, options.port, backlog=LISTEN_BACKLOG)
         await site.start()
         address = runner.addresses[0]
         yield RunningSimulator(state, options.host, int(address[1]))
