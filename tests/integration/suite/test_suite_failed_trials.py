@@ -25,7 +25,7 @@ def test_failed_trials_exit_3_with_the_cause_and_a_resume_retries_them(
     (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     (tmp_path / "s.yaml").write_text(
         "name: keys\ndataset: {path: rows.jsonl, fields: {id: id, input: question, target: answer}}\n"
-        "scorers: [numeric]\nthresholds: ['accuracy >= 0.5 in overall']\n"
+        "scorers: [numeric]\nthresholds: ['error_rate <= 0 in overall']\n"
     )
     (tmp_path / "t.yaml").write_text(
         f"provider: runware\nendpoint: {keyed_simulator.running.runware_url}\nmodel: alibaba:qwen@3.5-397b\n"
@@ -49,4 +49,7 @@ def test_failed_trials_exit_3_with_the_cause_and_a_resume_retries_them(
     assert (out / "records.jsonl").read_text().count("\n") == 10  # the failed lines stay
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["overall"]["n_ok"], summary["overall"]["n_error"]) == (5, 0)
-    assert summary["overall"]["metrics"]["accuracy"]["mean"] == 1.0
+    # Every trial was scored after the resume (how many the simulated model got right is its skill
+    # curve's draw, not what this test is about).
+    assert summary["overall"]["metrics"]["accuracy"]["n"] == 5
+    assert summary["overall"]["errors"]["count"] == 0
