@@ -12,6 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from harness.derived import effective_cost_usd
+
 SCHEMA_VERSION = 1
 _T = TypeVar("_T")
 
@@ -134,10 +136,8 @@ class Record:
 
     @property
     def effective_cost_usd(self) -> float:
-        """Service-reported cost when present, else the price-table estimate, else 0."""
-        if self.cost_usd is not None:
-            return self.cost_usd
-        return self.price_table_cost_usd or 0.0
+        """Service-reported cost when present, else the price-table estimate, else 0 (harness.derived)."""
+        return effective_cost_usd(self.cost_usd, self.price_table_cost_usd)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,5 +1,6 @@
 """`harness report RUN_DIR`: rebuild scores.jsonl, summary.json and report.html (or print a Markdown
-summary) from a run directory alone, with no request. Exit 1 when a suite threshold fails."""
+summary) from a run directory alone. It sends no request, except the judge calls a `judge` scorer
+still lacks (harness.judge_stage; none on a run already judged). Exit 1 when a suite threshold fails."""
 
 from __future__ import annotations
 
@@ -49,10 +50,13 @@ def _non_negative(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.judge_stage import run_judge_stage, suite_judges
     from harness.report import build_outputs, render_markdown
     from harness.report.worker import figure_jobs, owns_process
 
     html = args.format == "html"
+    # The judge's missing calls first (none on a judged run: then nothing is started or sent).
+    run_judge_stage(args.run_dir, suite_judges(args.run_dir))
     outputs = build_outputs(
         args.run_dir,
         max_items=args.max_items,
@@ -63,9 +67,9 @@ def main(args: argparse.Namespace) -> int:
     if html:
         print(outputs.report_path)
     else:
-        from harness.store import read_manifest
+        from harness.rundir import RunDir
 
-        text = render_markdown(outputs.summary, manifest=read_manifest(args.run_dir))
+        text = render_markdown(outputs.summary, manifest=RunDir(args.run_dir).manifest().to_dict())
         if args.out is not None:
             args.out.write_text(text, encoding="utf-8")
             print(args.out)

@@ -14,8 +14,7 @@ from harness.compare.model import TrialKey
 from harness.config import GateConfig
 from harness.errors import EXIT_USAGE, HarnessError, StoreError
 from harness.records import Record, Score
-from harness.stats.run import read_json
-from harness.store import read_records
+from harness.rundir import RunDir, layout, read_json_object
 
 # Answer texts kept per trial for the flipped-items listing (the whole text stays in records.jsonl).
 MAX_TEXT_CHARS = 2000
@@ -96,15 +95,17 @@ def load_side(path: Path, *, role: str) -> RunSide:
         return RunSide(path, "summary", _read_summary(path, role), None, primary_scorer=None)
     if not path.is_dir():
         raise StoreError(f"{role} {path}: no such run directory or summary file")
-    summary_path = path / "summary.json"
-    if not (path / "records.jsonl").exists():
-        if summary_path.exists():
-            return RunSide(path, "summary", _read_summary(summary_path, role), None)
-        raise StoreError(f"{role} {path}: neither records.jsonl nor summary.json; is this a run directory?")
-    manifest = read_json(path / "manifest.json", role)
-    summary = _read_summary(summary_path, role) if summary_path.exists() else {}
-    records = read_records(path)  # each trial's latest record
-    scores = _read_scores(path, records, manifest)
+    run = RunDir(path, role=role)
+    if not run.has_records():
+        if run.has_summary():
+            return RunSide(path, "summary", _read_summary(run.summary_path, role), None)
+        raise StoreError(
+            f"{role} {path}: neither {layout.RECORDS} nor {layout.SUMMARY}; is this a run directory?"
+        )
+    manifest = run.manifest().to_dict()
+    summary = _read_summary(run.summary_path, role) if run.has_summary() else {}
+    records = run.records()  # each trial's latest record
+    scores = _read_scores(run, records, manifest)
     primary = _primary_scorer(summary, manifest, scores)
     side = RunSide(path, "run", summary, manifest, scores=scores, primary_scorer=primary)
     side.trials = _trial_rows(records, scores, primary)
@@ -191,18 +192,17 @@ def _summary_trials(summary: Mapping[str, Any]) -> int | None:
 
 
 def _read_summary(path: Path, role: str) -> dict[str, Any]:
-    data = read_json(path, role)
+    data = read_json_object(path, role)
     if not isinstance(data.get("cells"), list):
         raise StoreError(f"{role} {path}: not a summary.json (no 'cells' list)")
     return data
 
 
-def _read_scores(run_dir: Path, records: Sequence[Record], manifest: Mapping[str, Any]) -> list[Score]:
-    """scores.jsonl, or the manifest's scorers applied now when the run was never scored."""
-    from harness.stats import read_run_scores
-
-    if (run_dir / "scores.jsonl").exists():
-        return read_run_scores(run_dir)
+def _read_scores(run: RunDir, records: Sequence[Record], manifest: Mapping[str, Any]) -> list[Score]:
+    """The run's scores, or the manifest's scorers applied now when the run was never scored (a judge
+    scorer then reads the calls already in RUN_DIR/judge/; compare sends nothing)."""
+    if run.has_scores():
+        return run.scores()
     suite = manifest.get("suite")
     specs = suite.get("scorers") if isinstance(suite, Mapping) else None
     if not specs:
@@ -210,7 +210,7 @@ def _read_scores(run_dir: Path, records: Sequence[Record], manifest: Mapping[str
     from harness.config import ScorerConfig
     from harness.scoring import score_records
 
-    return list(score_records(records, [ScorerConfig.model_validate(s) for s in specs]))
+    return list(score_records(records, [ScorerConfig.model_validate(s) for s in specs], run_dir=run.path))
 
 
 def _scorer_names(side: RunSide) -> list[str]:
@@ -240,11 +240,17 @@ def _primary_scorer(
 def _trial_rows(
     records: Sequence[Record], scores: Sequence[Score], primary: str | None
 ) -> dict[TrialKey, TrialRow]:
+    from harness.stats.frames import records_frame
+
+    derived = records_frame(records)[["e2e_s", "ttft_s", "effective_cost_usd"]]
+    latency = [_or_none(v) for v in derived["e2e_s"].tolist()]
+    ttft = [_or_none(v) for v in derived["ttft_s"].tolist()]
+    cost = [float(v) for v in derived["effective_cost_usd"].tolist()]
     per_trial: dict[str, dict[str, list[Score]]] = {}
     for score in scores:
         per_trial.setdefault(score.trial_key, {}).setdefault(score.scorer, []).append(score)
     rows: dict[TrialKey, TrialRow] = {}
-    for record in records:
+    for index, record in enumerate(records):
         by_scorer = per_trial.get(record.trial_key, {})
         values: dict[str, float | None] = {}
         binary: dict[str, bool] = {}
@@ -255,7 +261,6 @@ def _trial_rows(
             binary[scorer] = all(v in (0.0, 1.0) for v in kept)
         first = next((s for s in by_scorer.get(primary or "", []) if s.result_index == 0), None)
         text = record.results[0].text if record.results else None
-        timing = record.timing
         rows[(record.cell_id, record.item_id, record.repeat)] = TrialRow(
             ok=record.status == "ok",
             values=values,
@@ -263,12 +268,12 @@ def _trial_rows(
             answer=first.extracted if first else None,
             text=text[:MAX_TEXT_CHARS] if text else text,
             reference=record.reference,
-            latency_s=_diff(timing.done_at_s, timing.sent_at_s),
-            ttft_s=_diff(timing.first_token_at_s, timing.sent_at_s),
-            cost_usd=record.effective_cost_usd,
+            latency_s=latency[index],
+            ttft_s=ttft[index],
+            cost_usd=cost[index],
         )
     return rows
 
 
-def _diff(end: float | None, start: float | None) -> float | None:
-    return None if end is None or start is None else end - start
+def _or_none(value: float) -> float | None:
+    return None if value != value else float(value)  # NaN: a timestamp was missing

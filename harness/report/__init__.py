@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, StoreError
 from harness.report.markdown import render_markdown
+from harness.rundir.layout import MANIFEST
 
 if TYPE_CHECKING:
     from harness.config import ScorerConfig, ThresholdConfig
     from harness.gate import ThresholdResult
 
 __all__ = ["Outputs", "build_outputs", "render_markdown", "render_report", "write_summary"]
-
-REPORT_FILE = "report.html"
-SUMMARY_FILE = "summary.json"
 
 
 @dataclass(slots=True, frozen=True)
@@ -41,7 +39,7 @@ def _suite_list(manifest: Mapping[str, Any], key: str, model: type[Any]) -> list
         return []
     entries = suite.get(key) or []
     if not isinstance(entries, list):
-        raise ConfigError("expected a list", file="manifest.json", field=f"suite.{key}")
+        raise ConfigError("expected a list", file=MANIFEST, field=f"suite.{key}")
     from pydantic import ValidationError
 
     out = []
@@ -53,27 +51,19 @@ def _suite_list(manifest: Mapping[str, Any], key: str, model: type[Any]) -> list
             where = ".".join(str(p) for p in first.get("loc", ()))
             raise ConfigError(
                 f"{first.get('msg', 'invalid')}",
-                file="manifest.json",
+                file=MANIFEST,
                 field=f"suite.{key}[{index}]" + (f".{where}" if where else ""),
             ) from exc
     return out
 
 
 def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> Path:
-    """Write summary.json deterministically (sorted keys, two-space indent) and atomically."""
-    import orjson
+    """Write summary.json (the JSON object of a Summary) deterministically and atomically; a StoreError
+    when it does not fit the Summary schema (harness.rundir.summary)."""
+    from harness.rundir import RunDir, summary_from_json
 
-    path = run_dir / SUMMARY_FILE
-    tmp = run_dir / f".{SUMMARY_FILE}.tmp"
-    data = orjson.dumps(
-        summary, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
-    )
-    try:
-        tmp.write_bytes(data + b"\n")
-        tmp.replace(path)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot write the summary ({exc})") from exc
-    return path
+    run = RunDir(run_dir)
+    return run.write_summary(summary_from_json(dict(summary), where=str(run.summary_path)))
 
 
 def build_outputs(
@@ -99,21 +89,21 @@ def build_outputs(
     """
     from harness.config import ScorerConfig, ThresholdConfig
     from harness.gate import evaluate_thresholds
+    from harness.rundir import RunDir, layout, read_records
     from harness.scoring import read_scores, score_records, write_scores
     from harness.stats import summarize
-    from harness.stats.run import read_json
-    from harness.store import read_records
 
     run_dir = Path(run_dir)
+    run = RunDir(run_dir)
     if not run_dir.is_dir():
         raise StoreError(
-            f"{run_dir}: not a directory; pass a run directory (it holds manifest.json and records.jsonl)"
+            f"{run_dir}: not a directory; pass a run directory (it holds {layout.MANIFEST} and {layout.RECORDS})"
         )
-    manifest = read_json(run_dir / "manifest.json")
+    manifest = run.manifest().to_dict()
     if scorers is None:
         scorers = _suite_list(manifest, "scorers", ScorerConfig)
     thresholds: list[ThresholdConfig] = _suite_list(manifest, "thresholds", ThresholdConfig)
-    records = read_records(run_dir)
+    records = read_records(run_dir)  # a StoreError when there is no records file
     if scorers:
         scores = score_records(records, scorers, run_dir=run_dir)
         write_scores(run_dir, scores)
@@ -144,9 +134,10 @@ def build_outputs(
 def _judge_spend(run_dir: Path) -> dict[str, Any] | None:
     """Tokens and cost of the judge's calls (RUN_DIR/judge/), kept apart from the model under test's;
     None when no judge ran."""
-    from harness.scoring.judge import JUDGE_DIR, judge_usage
+    from harness.rundir import RunDir
+    from harness.scoring.judge import judge_usage
 
-    if not (run_dir / JUDGE_DIR / "records.jsonl").exists():
+    if not RunDir(run_dir).judge().has_records():
         return None
     usage = judge_usage(run_dir)
     return {
@@ -175,11 +166,6 @@ def render_report(
     run_dir = Path(run_dir)
     files = load_run_files(run_dir, summary=summary)
     page = render_html(build_context(files, comparison=comparison, max_items=max_items, jobs=jobs))
-    path = out if out is not None else run_dir / REPORT_FILE
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot write the report ({exc})") from exc
-    return path
+    from harness.rundir import RunDir
+
+    return RunDir(run_dir).write_report(page, out=out)

@@ -1,9 +1,10 @@
-"""Reads a run directory (manifest.json, summary.json, records.jsonl, scores.jsonl) into the compact
-frames the report needs. Owns reading only: it never writes, re-scores or summarises.
+"""Reads a run directory (manifest, summary, records, scores, through harness.rundir.RunDir) into the
+compact frames the report needs. Owns reading only: it never writes, re-scores or summarises.
 
-Records come from harness.store.read_latest_lines (each trial's latest record, parsed once with orjson)
-into one row each; their texts are not kept, only each line's bytes, so the items drill-down can
-re-read the few records it shows without a second pass over a 100,000-line file.
+Records come from RunDir.latest_lines (each trial's latest record, parsed once with orjson) into one
+row each of harness.derived.trial_frame, where latency and cost are derived; their texts are not
+kept, only each line's bytes, so the items drill-down can re-read the few records it shows without a
+second pass over a 100,000-line file.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-
-from harness.stats.run import read_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,12 +63,6 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, bytes, dict[str, Any] | None]]
             yield number, raw, obj if isinstance(obj, dict) else None
 
 
-def _diff(end: Any, start: Any) -> float | None:
-    if isinstance(end, int | float) and isinstance(start, int | float):
-        return float(end) - float(start)
-    return None
-
-
 def axis_key(value: Any) -> Any:
     """Grid values as hashable, comparable keys (lists become JSON text)."""
     if isinstance(value, list | dict):
@@ -77,80 +70,62 @@ def axis_key(value: Any) -> Any:
     return value
 
 
+# Report column -> trial_frame column (harness.derived computes each once).
+_FROM_TRIALS = {
+    "trial_key": "trial_key",
+    "cell_id": "cell_id",
+    "item_id": "item_id",
+    "repeat": "repeat",
+    "status": "status",
+    "scheduled_s": "scheduled_at_s",
+    "sent_s": "sent_at_s",
+    "done_s": "done_at_s",
+    "e2e_s": "e2e_s",
+    "ttft_s": "ttft_s",
+    "cost_usd": "priced_cost_usd",
+    "error_kind": "error_kind",
+    "attempts": "attempts",
+    "n_results": "n_results",
+}
+
+
 def load_run_files(run_dir: Path, *, summary: dict[str, Any] | None = None) -> RunFiles:
     """Read a run directory. `summary` replaces summary.json when the caller has just computed it."""
     import numpy as np
     import pandas as pd
 
-    manifest = read_json(run_dir / "manifest.json")
+    from harness.derived import trial_frame
+    from harness.rundir import RunDir, summary_to_json
+
+    run = RunDir(run_dir)
+    manifest = run.manifest().to_dict()
     if summary is None:
-        summary = read_json(run_dir / "summary.json")
+        summary = summary_to_json(run.summary())
     axes = [str(a) for a in summary.get("swept_axes") or []]
 
-    columns: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "line",
-            "trial_key",
-            "cell_id",
-            "item_id",
-            "repeat",
-            "status",
-            "scheduled_s",
-            "sent_s",
-            "done_s",
-            "e2e_s",
-            "ttft_s",
-            "cost_usd",
-            "error_kind",
-            "attempts",
-            "n_results",
-        )
-    }
-    for axis in axes:
-        columns[AXIS_PREFIX + axis] = []
-    lines: list[bytes] = []
-    itl_parts: dict[str, list[np.ndarray]] = {}
-    from harness.store import RECORDS, read_latest_lines
-
-    latest, torn = read_latest_lines(run_dir) if (run_dir / RECORDS).exists() else ([], None)
+    latest, torn = run.latest_lines()
     skipped = 0 if torn is None else 1
-    for raw, rec in latest:
-        timing = rec.get("timing") or {}
+    lines = [raw for raw, _ in latest]
+    trials = trial_frame(rec for _, rec in latest)
+    columns: dict[str, Any] = {"line": np.arange(len(lines), dtype=np.int64)}
+    columns.update({name: trials[source] for name, source in _FROM_TRIALS.items()})
+    axis_values: dict[str, list[Any]] = {AXIS_PREFIX + axis: [] for axis in axes}
+    itl_parts: dict[str, list[np.ndarray]] = {}
+    for _, rec in latest:
         cell = rec.get("cell") or {}
-        cell_id = str(rec.get("cell_id", ""))
-        error = rec.get("error") or {}
-        cost = rec.get("cost_usd")
-        if cost is None:
-            cost = rec.get("price_table_cost_usd")
-        columns["line"].append(len(lines))
-        lines.append(raw)
-        columns["trial_key"].append(str(rec["trial_key"]))
-        columns["cell_id"].append(cell_id)
-        columns["item_id"].append(str(rec.get("item_id", "")))
-        columns["repeat"].append(int(rec.get("repeat") or 0))
-        columns["status"].append(str(rec.get("status", "")))
-        columns["scheduled_s"].append(timing.get("scheduled_at_s"))
-        columns["sent_s"].append(timing.get("sent_at_s"))
-        columns["done_s"].append(timing.get("done_at_s"))
-        columns["e2e_s"].append(_diff(timing.get("done_at_s"), timing.get("sent_at_s")))
-        columns["ttft_s"].append(_diff(timing.get("first_token_at_s"), timing.get("sent_at_s")))
-        columns["cost_usd"].append(cost)
-        columns["error_kind"].append(error.get("kind") if rec.get("status") == "error" else None)
-        columns["attempts"].append(int(rec.get("attempts") or 1))
-        columns["n_results"].append(len(rec.get("results") or []))
         for axis in axes:
-            columns[AXIS_PREFIX + axis].append(axis_key(cell.get(axis)))
+            axis_values[AXIS_PREFIX + axis].append(axis_key(cell.get(axis)))
         gaps = rec.get("itl_s")
         if gaps:
             step = max(1, -(-len(gaps) // ITL_SAMPLES_PER_RECORD))
+            cell_id = str(rec.get("cell_id", ""))
             itl_parts.setdefault(cell_id, []).append(np.asarray(gaps[::step], dtype=float) * 1000.0)
     records = pd.DataFrame(columns)
-    for name in ("scheduled_s", "sent_s", "done_s", "e2e_s", "ttft_s", "cost_usd"):
-        records[name] = pd.to_numeric(records[name], errors="coerce").astype(float)
+    for name, values in axis_values.items():
+        records[name] = pd.Series(values, dtype=object, index=records.index)
     itl_ms = {cell: np.concatenate(parts) for cell, parts in itl_parts.items()}
 
-    primary, results = _read_scores(run_dir / "scores.jsonl", summary, records)
+    primary, results = _read_scores(run.scores_path, summary, records)
     return RunFiles(
         run_dir=run_dir,
         manifest=manifest,

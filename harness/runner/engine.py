@@ -22,13 +22,13 @@ from harness.pricing import cost_usd, load_prices
 from harness.progress import BaseObserver, Observer
 from harness.providers import Provider, get_provider
 from harness.records import Record, Trial
+from harness.rundir import RunDir, RunStore, write_manifest
 from harness.runner.execute import Lane, count_client_tokens, execute_batch, sleep_unless
 from harness.runner.manifest import end_fields, start_manifest, utc_now
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
 from harness.runner.scheduler import MonotonicClock, achieved_rate, arrival_times
 from harness.runner.stopping import Budget, CircuitBreaker
-from harness.store import MANIFEST, RunStore, read_manifest, write_manifest
 
 __all__ = ["RunResult", "run_trials"]
 
@@ -129,7 +129,8 @@ class _Engine:
 
     async def _run_open(self, done_keys: set[str], torn_line: int | None, spent: float) -> RunResult:
         now = utc_now()
-        prior = read_manifest(self.run_dir) if (self.run_dir / MANIFEST).exists() else None
+        run_dir = RunDir(self.run_dir)
+        prior = run_dir.raw_manifest() if run_dir.has_manifest() else None
         if prior is not None and prior.get("started_at"):
             from datetime import datetime
 

@@ -123,19 +123,20 @@ def _read_rubric(rubric: str) -> str:
 
 def load_questions(run_dir: Path) -> dict[str, str]:
     """item id -> question text, from the data set named by the run's manifest (suite and suite_file)."""
-    import orjson
-
     from harness.config import SuiteConfig
     from harness.datasets import load_items
+    from harness.errors import StoreError
+    from harness.rundir import RunDir
 
+    where = RunDir(run_dir)
     try:
-        manifest = orjson.loads((Path(run_dir) / "manifest.json").read_bytes())
-        suite = SuiteConfig.model_validate(manifest["suite"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        manifest = where.manifest()
+        suite = SuiteConfig.model_validate(manifest.suite)
+    except (StoreError, ValueError, TypeError) as exc:
         raise ScoringError(
-            f"judge: cannot recover the questions: {run_dir}/manifest.json has no usable suite ({exc})"
+            f"judge: cannot recover the questions: {where.manifest_path} has no usable suite ({exc})"
         ) from exc
-    suite_file = manifest.get("suite_file")
+    suite_file = manifest.suite_file
     base_dir = Path(suite_file).parent if suite_file else Path(run_dir)
     if not base_dir.is_absolute() and not base_dir.exists():
         from harness.paths import project_root

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from harness.stats.ci import Stat, bootstrap_ci, cluster_bootstrap_ci, mean_stat, proportion_stat, wilson_ci
 from harness.stats.frames import METRIC_DEFINITIONS, itl_frame, records_frame, scores_frame
+from harness.stats.notebook import RunData, export_parquet, load_run, read_run_records, read_run_scores
 from harness.stats.paired import (
     PairedDiff,
     flipped_items,
@@ -16,7 +17,6 @@ from harness.stats.paired import (
     paired_bootstrap_diff,
 )
 from harness.stats.percentiles import percentiles
-from harness.stats.run import RunData, export_parquet, load_run, read_run_records, read_run_scores
 from harness.stats.summary import summarize
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Records and scores -> pandas DataFrames: one row per trial with its derived latencies, tokens and
-cost; one row per score; one row per inter-token gap. Pure views: nothing here reads files or
-changes a record, and every latency is a difference of recorded timestamps, never re-measured.
+cost (derived by harness.derived.add_derived, the one place for those formulas); one row per score;
+one row per inter-token gap. Pure views: nothing here reads files or changes a record.
 """
 
 from __future__ import annotations
@@ -8,47 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from harness.derived import METRIC_DEFINITIONS, TIMING_FIELDS, add_derived
 from harness.records import Record, Score
+
+__all__ = ["METRIC_DEFINITIONS", "itl_frame", "records_frame", "scores_frame"]
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# The formula of each derived metric, for reports to print beside the numbers they show.
-METRIC_DEFINITIONS: dict[str, str] = {
-    "e2e_s": "done - sent: end-to-end latency of the final attempt, send to last byte",
-    "ttft_s": "first_token - sent: time to the first streamed token, reasoning included (streams only)",
-    "ttft_answer_s": "first_answer_token - sent: time to the first streamed answer (non-reasoning) token",
-    "itl_s": "gaps between consecutive streamed token chunks of the final attempt",
-    "output_tps": (
-        "completion_tokens / (done - first_token) for streams (decode rate after the first token; "
-        "completion tokens include thinking tokens); completion_tokens / (done - sent) for "
-        "non-streamed requests, which have no first-token time"
-    ),
-    "e2e_from_schedule_s": "done - scheduled: latency as a user arriving on schedule sees it (open loop)",
-    "queue_s": "sent - scheduled: wait before the final attempt left, scheduler lag and retries included",
-    "dispatch_lag_s": "first_sent - scheduled: scheduler lag before the first attempt",
-    "retry_s": "sent - first_sent: time spent on failed attempts and back-off",
-    "cost_per_correct_usd": "total cost of the cell / number of correct results",
-    "per_trial_usd": "total cost of the cell / its trials (failed ones included); a task with N results is one trial",
-    "per_trial_tokens": "total tokens of the cell / its trials that reported usage",
-    "cost_total_usd": "service-reported cost where present, else the price-table estimate, summed over trials",
-    "cost_mismatch": "service total differs from the price-table total by more than the tolerance (default 5%), "
-    "over trials priced both ways",
-    "pass@k": "unbiased estimator 1 - C(n-c, k) / C(n, k) per item, averaged over items",
-    "pass^k": "C(c, k) / C(n, k) per item (all k right), averaged over items",
-    "maj@k": "the majority extracted answer of an item's first k samples is right, averaged over items",
-    "diversity": "distinct extracted answers / k among an item's first k samples, averaged over items",
-}
-
-_TIMING_FIELDS = (
-    "scheduled_at_s",
-    "first_sent_at_s",
-    "sent_at_s",
-    "first_byte_at_s",
-    "first_token_at_s",
-    "first_answer_token_at_s",
-    "done_at_s",
-)
+_TIMING_FIELDS = TIMING_FIELDS
 _SCORE_COLUMNS = (
     "trial_key",
     "result_index",
@@ -130,25 +98,7 @@ def records_frame(records: Iterable[Record]) -> pd.DataFrame:
                  "cost_usd", "price_table_cost_usd"):  # fmt: skip
         df[name] = df[name].astype(np.float64)
     df["seed"] = df["seed"].astype("Int64")
-    df["retries"] = df["attempts"] - 1
-    sent = df["sent_at_s"]
-    first_sent = df["first_sent_at_s"].fillna(sent)
-    df["e2e_s"] = df["done_at_s"] - sent
-    df["ttft_s"] = df["first_token_at_s"] - sent
-    df["ttft_answer_s"] = df["first_answer_token_at_s"] - sent
-    df["ttfb_s"] = df["first_byte_at_s"] - sent
-    df["e2e_from_schedule_s"] = df["done_at_s"] - df["scheduled_at_s"]
-    df["queue_s"] = sent - df["scheduled_at_s"]
-    df["dispatch_lag_s"] = first_sent - df["scheduled_at_s"]
-    df["retry_s"] = sent - first_sent
-    df["streamed"] = df["first_token_at_s"].notna()
-    out_tokens = (
-        df["completion_tokens"].astype(np.float64).where(df["has_usage"], df["client_completion_tokens"])
-    )
-    decode_s = (df["done_at_s"] - df["first_token_at_s"]).where(df["streamed"], df["e2e_s"])
-    df["output_tps"] = (out_tokens / decode_s).where(decode_s > 0)
-    cost = df["cost_usd"].fillna(df["price_table_cost_usd"]).fillna(0.0)
-    df["effective_cost_usd"] = cost
+    add_derived(df)
     axes: list[str] = []
     for cell in cells:
         axes.extend(a for a in cell if a not in axes)

@@ -14,8 +14,8 @@ import pytest
 from harness.config import RetryConfig, RunConfig
 from harness.loading import load_target
 from harness.records import Message, Trial
+from harness.rundir import read_records
 from harness.runner import run_trials
-from harness.store import read_records
 
 pytestmark = pytest.mark.live
 

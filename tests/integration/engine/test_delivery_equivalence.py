@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from engine_helpers import make_trials, quick_run, sim_target
 
+from harness.rundir import read_records
 from harness.runner import run_trials
 from harness.simulator import SimulatorOptions, serve_simulator
-from harness.store import read_records
 
 N = 12
 

@@ -12,9 +12,9 @@ from engine_helpers import make_trials, quick_run, sim_target
 
 from harness.config import RetryConfig, TimeoutConfig
 from harness.progress import ProgressCounts
+from harness.rundir import read_manifest, read_records
 from harness.runner import run_trials
 from harness.simulator import SimulatorOptions, serve_simulator
-from harness.store import read_manifest, read_records
 
 FAULTS = "429=0.1,500=0.05,timeout=0.02,drop_stream=0.05,bad_json=0.02,hang_s=5"
 MAX_ATTEMPTS = 4

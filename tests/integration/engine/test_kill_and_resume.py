@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from engine_helpers import make_trials
 
+from harness.rundir import read_manifest, read_records, scan_records
 from harness.simulator import SimulatorOptions, SimulatorProcess
-from harness.store import read_manifest, read_records, scan_records
 
 SCRIPT = Path(__file__).with_name("resume_script.py")
 N = 300

@@ -12,9 +12,9 @@ from engine_helpers import make_trials, quick_run, sim_target
 
 from harness.progress import BaseObserver
 from harness.records import Record
+from harness.rundir import read_manifest, read_records
 from harness.runner import run_trials
 from harness.simulator import SimulatorOptions, SimulatorProcess, serve_simulator
-from harness.store import read_manifest, read_records
 
 
 @pytest.mark.slow

@@ -52,7 +52,7 @@ def _trials(seeds: Sequence[int], n_items: int) -> list[Trial]:
 async def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trials: list[Trial]) -> list[Record]:
     from harness.runner import run_trials
     from harness.simulator import SimulatorOptions, serve_simulator
-    from harness.stats.run import read_run_records
+    from harness.stats.notebook import read_run_records
 
     skill = tmp_path / "skill.yaml"
     overrides = [{"when": {"temperature": t}, "accuracy": p} for t, p in INJECTED.items()]

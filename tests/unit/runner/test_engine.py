@@ -25,9 +25,9 @@ from harness.errors import (
 )
 from harness.progress import ProgressCounts
 from harness.records import Trial
+from harness.rundir import read_manifest, read_records
 from harness.runner import run_trials
 from harness.runner.manifest import plan_size
-from harness.store import read_manifest, read_records
 
 
 @pytest.fixture

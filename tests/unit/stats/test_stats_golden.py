@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from harness.stats import load_run, summarize
-from harness.stats.run import read_run_records, read_run_scores
+from harness.stats.notebook import read_run_records, read_run_scores
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "run_small"
 

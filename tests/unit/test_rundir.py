@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import StoreError
 from harness.records import Record, Result, Timing, Usage
-from harness.store import RunStore, read_manifest, read_records, scan_records, write_manifest
+from harness.rundir import RunStore, read_manifest, read_records, scan_records, write_manifest
 
 
 def record(key: str, *, ok: bool = True, cost: float | None = 0.5) -> Record:
@@ -163,7 +163,7 @@ def test_a_lock_on_a_removed_lock_file_is_taken_again(
     import fcntl
     import os
 
-    from harness import store as store_module
+    from harness.rundir import writer as store_module
 
     calls: list[int] = []
     real_flock = fcntl.flock

@@ -1,6 +1,6 @@
-"""Notebook access to a run directory: `load_run(run_dir) -> RunData` (records and scores as
-DataFrames, summary, manifest) and `export_parquet(run_dir)`. Records come from harness.store (each
-trial's latest record); it never writes records or scores, only the Parquet copies.
+"""Loading a run for a notebook: `load_run(run_dir) -> RunData` (records and scores as DataFrames,
+summary, manifest) and `export_parquet(run_dir)`. Everything is read through harness.rundir.RunDir
+(each trial's latest record); it never writes records or scores, only the Parquet copies.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ import orjson
 
 from harness.errors import StoreError
 from harness.records import Record, Score
+from harness.rundir import RunDir, layout, summary_to_json
 
 if TYPE_CHECKING:
     import pandas as pd
-
-MANIFEST_FILE = "manifest.json"
-RECORDS_FILE = "records.jsonl"
-SUMMARY_FILE = "summary.json"
 
 
 @dataclass(slots=True)
@@ -37,37 +34,13 @@ class RunData:
 
 
 def read_run_records(run_dir: Path | str) -> list[Record]:
-    """Each trial's latest record in a run directory (harness.store.read_records; [] without records)."""
-    from harness.store import read_records
-
-    path = Path(run_dir)
-    return read_records(path) if (path / RECORDS_FILE).exists() else []
+    """Each trial's latest record in a run directory ([] without records)."""
+    return RunDir(run_dir).records()
 
 
 def read_run_scores(run_dir: Path | str) -> list[Score]:
-    """The scores of a run directory (harness.scoring.read_scores; [] when it has not been scored)."""
-    from harness.scoring.apply import read_scores
-
-    return read_scores(Path(run_dir))
-
-
-def read_json(path: Path, role: str = "") -> dict[str, Any]:
-    """A run directory's JSON object file (manifest.json, summary.json); a StoreError when it is missing,
-    not JSON or not an object. `role` ("baseline", "current") starts each message."""
-    where = f"{role} {path}" if role else str(path)
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise StoreError(f"{where}: not found; is this a run directory?") from exc
-    except orjson.JSONDecodeError as exc:
-        raise StoreError(f"{where}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise StoreError(f"{where}: expected a JSON object, found {type(data).__name__}")
-    return data
-
-
-def _read_optional_json(path: Path) -> dict[str, Any] | None:
-    return read_json(path) if path.exists() else None
+    """The scores of a run directory ([] when it has not been scored)."""
+    return RunDir(run_dir).scores()
 
 
 def load_run(run_dir: Path | str) -> RunData:
@@ -75,17 +48,17 @@ def load_run(run_dir: Path | str) -> RunData:
     from harness.stats.frames import itl_frame, records_frame, scores_frame
     from harness.stats.summary import summarize
 
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise StoreError(f"{path}: not a directory; pass a run directory (it holds {RECORDS_FILE})")
-    records = read_run_records(path)
-    scores = read_run_scores(path)
-    manifest = _read_optional_json(path / MANIFEST_FILE) or {}
-    summary = _read_optional_json(path / SUMMARY_FILE)
-    if summary is None:
-        summary = summarize(records, scores, manifest=manifest)
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        raise StoreError(f"{run.path}: not a directory; pass a run directory (it holds {layout.RECORDS})")
+    records = run.records()
+    scores = run.scores()
+    manifest = run.manifest().to_dict() if run.has_manifest() else {}
+    summary = (
+        summary_to_json(run.summary()) if run.has_summary() else summarize(records, scores, manifest=manifest)
+    )
     return RunData(
-        run_dir=path,
+        run_dir=run.path,
         records=records_frame(records),
         scores=scores_frame(scores, records),
         itl=itl_frame(records),
@@ -117,10 +90,10 @@ def export_parquet(run_dir: Path | str) -> tuple[Path, Path]:
 
     from harness.stats.frames import records_frame, scores_frame
 
-    path = Path(run_dir)
-    records = read_run_records(path)
-    scores = read_run_scores(path)
-    targets = (path / "records.parquet", path / "scores.parquet")
+    run = RunDir(run_dir)
+    records = run.records()
+    scores = run.scores()
+    targets = run.parquet_paths()
     frames = (records_frame(records), scores_frame(scores, records))
     for target, frame in zip(targets, frames, strict=True):
         pq.write_table(_parquet_table(frame), target)

@@ -12,7 +12,7 @@ from stats_builders import make_record, make_score
 import harness.stats
 from harness.errors import StoreError
 from harness.stats import export_parquet, load_run
-from harness.stats.run import read_run_records
+from harness.stats.notebook import read_run_records
 
 
 def _write_run(run_dir: Path, n: int = 3, *, torn: bytes = b"") -> None:
@@ -37,8 +37,16 @@ def test_load_run_frames_and_computed_summary(tmp_path: Path) -> None:
 
 def test_load_run_prefers_summary_file(tmp_path: Path) -> None:
     _write_run(tmp_path)
+    written = dict(load_run(tmp_path).summary, suite="from-the-file")
+    (tmp_path / "summary.json").write_bytes(orjson.dumps(written))
+    assert load_run(tmp_path).summary == written
+
+
+def test_load_run_rejects_a_file_that_is_not_a_summary(tmp_path: Path) -> None:
+    _write_run(tmp_path)
     (tmp_path / "summary.json").write_text('{"schema_version": 1, "marker": true}')
-    assert load_run(tmp_path).summary == {"schema_version": 1, "marker": True}
+    with pytest.raises(StoreError, match="not a summary.json"):
+        load_run(tmp_path)
 
 
 def test_torn_last_line_is_skipped(tmp_path: Path) -> None:

@@ -1,0 +1,43 @@
+"""The names of a run directory's files, and nothing else: the one module that knows them. Every other
+module asks `harness.rundir.RunDir` (or these constants) for a path, so a layout change is one edit.
+
+    RUN_DIR/
+      manifest.json    what ran: suite, targets, plan, options, status (harness.rundir.manifest)
+      records.jsonl    one Record per line, append-only (harness.rundir.writer)
+      scores.jsonl     one Score per line, derived, rewritten atomically
+      summary.json     the typed Summary (harness.rundir.summary), derived
+      report.html      derived
+      records.parquet, scores.parquet   notebook exports (harness.stats.notebook), derived
+      judge/           the judge's own run directory (same layout), written by the judge stage
+      .lock            held while a process writes records.jsonl
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "JUDGE",
+    "LOCK",
+    "MANIFEST",
+    "RECORDS",
+    "RECORDS_PARQUET",
+    "REPORT",
+    "SCORES",
+    "SCORES_PARQUET",
+    "SUMMARY",
+    "temp_name",
+]
+
+MANIFEST = "manifest.json"
+RECORDS = "records.jsonl"
+SCORES = "scores.jsonl"
+SUMMARY = "summary.json"
+REPORT = "report.html"
+RECORDS_PARQUET = "records.parquet"
+SCORES_PARQUET = "scores.parquet"
+JUDGE = "judge"
+LOCK = ".lock"
+
+
+def temp_name(name: str) -> str:
+    """The hidden sibling a derived file is written to before it is renamed into place."""
+    return f".{name}.tmp"
