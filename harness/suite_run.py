@@ -5,8 +5,6 @@ and report, and map the outcome to an exit code. Owns orchestration only: no HTT
 
 from __future__ import annotations
 
-import os
-import secrets
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -16,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from harness.config import EstimateConfig, PriceConfig, TargetConfig
+from harness.config import EstimateConfig, PriceConfig
 from harness.errors import (
     EXIT_INFRA,
     EXIT_INTERRUPTED,
@@ -28,6 +26,7 @@ from harness.errors import (
 from harness.loading import SuiteSource, display_path
 from harness.plan import PlanEstimate, RunPlan, estimate_plan
 from harness.preflight import PreparedRun, RunOptions, prepare_run
+from harness.rundir import RunDir
 
 if TYPE_CHECKING:
     from harness.report.worker import OutputsWorker
@@ -164,18 +163,20 @@ def resume_command(prepared: PreparedRun, options: RunOptions, run_dir: Path) ->
 
 def _check_run_dir(run_dir: Path, options: RunOptions, suite_name: str) -> None:
     if options.resume is not None:
-        from harness.store import read_manifest
+        from harness.rundir import layout
 
-        if not (run_dir / "manifest.json").is_file():
-            raise ConfigError("not a run directory (no manifest.json)", file=str(run_dir), field="--resume")
-        previous = (read_manifest(run_dir).get("suite") or {}).get("name")
+        if not RunDir(run_dir).has_manifest():
+            raise ConfigError(
+                f"not a run directory (no {layout.MANIFEST})", file=str(run_dir), field="--resume"
+            )
+        previous = RunDir(run_dir).manifest().suite_name
         if previous not in (None, suite_name):
             raise ConfigError(
                 f"this run directory belongs to suite {previous!r}, not {suite_name!r}",
                 file=str(run_dir),
                 field="--resume",
             )
-    elif (run_dir / "records.jsonl").exists():
+    elif RunDir(run_dir).has_records():
         raise ConfigError(
             "the run directory already holds records; continue it with --resume DIR or pick another --out",
             file=str(run_dir),
@@ -187,27 +188,8 @@ def _answer_key(prepared: PreparedRun) -> dict[str, Any]:
     return {item.input: item.target for item in prepared.items if item.input and item.target is not None}
 
 
-def _simulator_options(prepared: PreparedRun, target: TargetConfig, api_key: str) -> Any:
-    from harness.simulator import SimulatorOptions
-
-    sim = target.simulator
-    return SimulatorOptions(
-        answer_key=_answer_key(prepared),
-        api_key=api_key,
-        latency=sim.latency if sim else None,
-        faults=sim.faults if sim else None,
-        seed=sim.seed if sim else 0,
-        skill=sim.skill if sim else None,
-        card=target.capability or "qwen3.5-397b",
-    )
-
-
-# The embedded simulator checks a key like the real service; each run makes up its own and hands it to
-# the provider through this variable (removed again when the run ends).
-SIMULATOR_KEY_ENV = "HARNESS_SIMULATOR_KEY"
-
-
 async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) -> RunResult:
+    from harness.endpoints import live_targets
     from harness.runner import run_trials
 
     manifest = {
@@ -216,21 +198,7 @@ async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) 
         "command": list(options.command) or ["harness", "run", prepared.source.file],
     }
     async with AsyncExitStack() as stack:
-        targets: dict[str, TargetConfig] = {}
-        for name, target in prepared.targets.items():
-            if target.provider == "simulator":
-                from harness.simulator import serve_simulator
-
-                key = os.environ.get(SIMULATOR_KEY_ENV) or secrets.token_hex(16)
-                if SIMULATOR_KEY_ENV not in os.environ:
-                    os.environ[SIMULATOR_KEY_ENV] = key
-                    stack.callback(os.environ.pop, SIMULATOR_KEY_ENV, None)
-                options_ = _simulator_options(prepared, target, key)
-                sim = await stack.enter_async_context(serve_simulator(options_))
-                target = target.model_copy(
-                    update={"endpoint": sim.runware_url, "api_key_env": SIMULATOR_KEY_ENV}
-                )
-            targets[name] = target
+        targets = await live_targets(stack, prepared.targets, answer_key=_answer_key(prepared))
         return await run_trials(
             prepared.plan.trials,
             targets,
@@ -267,7 +235,12 @@ def _finish(
     prepared: PreparedRun, run_dir: Path, result: SuiteRunResult, worker: OutputsWorker | None
 ) -> SuiteRunResult:
     from harness.gate import thresholds_passed
+    from harness.judge_stage import run_judge_stage
 
+    # The judge stage sends what the suite's judge scorers need before anything is scored.
+    judged = run_judge_stage(run_dir, [s for s in prepared.suite.scorers if s.name == "judge"])
+    if judged.stop_reason and not result.message:
+        result.message = f"judge calls stopped early: {judged.stop_reason}"
     outputs = worker.build(run_dir) if worker is not None else None
     if outputs is None:
         from harness.report import build_outputs
@@ -316,7 +289,7 @@ def execute(
         base.exit_code, base.status = EXIT_INFRA, "stopped"
         base.message = f"run stopped: {exc}"
         base.resume_command = resume_command(prepared, options, run_dir)
-        if (run_dir / "records.jsonl").exists():
+        if RunDir(run_dir).has_records():
             _finish(prepared, run_dir, base, worker)
         return base
     base.status = run_result.status
@@ -350,9 +323,8 @@ def describe_errors(run_dir: Path) -> str:
     "mostly auth (5 of 5 errors): invalidApiKey: ..." ("" when no trial failed)."""
     import collections
 
-    from harness.store import read_latest_lines
-
-    errors = [raw.get("error") or {} for _, raw in read_latest_lines(run_dir)[0] if raw.get("status") != "ok"]
+    lines, _ = RunDir(run_dir).latest_lines()
+    errors = [raw.get("error") or {} for _, raw in lines if raw.get("status") != "ok"]
     if not errors:
         return ""
     kinds = collections.Counter(str(e.get("kind") or "unknown") for e in errors)

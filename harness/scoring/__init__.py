@@ -1,5 +1,5 @@
-"""Scoring: turns the results in a run directory into Scores, without sending a request (except the
-judge's own calls, which go through the engine into `judge/`). Owns the `Scorer` protocol, the lazy
+"""Scoring: turns the results in a run directory into Scores, without sending a request (the judge's
+calls are sent beforehand by the orchestration's judge stage, harness.judge_stage). Owns the `Scorer` protocol, the lazy
 registry and `score_run`; multi-sample metrics live in `harness.scoring.metrics`.
 
 A scorer is a factory registered by name that takes its options as keyword arguments and returns a
@@ -10,8 +10,8 @@ callable `(record, result_index) -> Score`:
 
 Custom scorers are named in a suite by dotted path, `mypkg.scorers:my_scorer`: the factory is called with
 the suite's options (checked against its signature) and its callable may return a `Score`, a bool, a
-number in [0, 1] (correct when >= 0.5) or None (no answer). A callable that also has an async
-`prepare(records, run_dir)` gets it run once over every record before scoring.
+number in [0, 1] (correct when >= 0.5) or None (no answer). A factory that declares a keyword-only
+`context: ScoringContext` gets the run directory being scored (read-only).
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from harness.scoring.apply import (
     score_run,
     write_scores,
 )
-from harness.scoring.base import OUTCOMES, Outcome, PreparingScorer, Scorer
+from harness.scoring.base import OUTCOMES, Outcome, Scorer, ScoringContext
 from harness.scoring.registry import build_scorer, scorer, scorer_names
 
 __all__ = [
     "OUTCOMES",
     "Outcome",
-    "PreparingScorer",
     "Scorer",
+    "ScoringContext",
     "ascore_records",
     "ascore_run",
     "build_scorer",

@@ -1,4 +1,4 @@
-"""What every scorer shares: the `Scorer` protocols, the text a scorer may look at, and the outcome rules
+"""What every scorer shares: the `Scorer` protocol and its `ScoringContext`, the text a scorer may look at, and the outcome rules
 (no answer, truncated, error) that turn an extraction into a `Score`. Must not import a scorer family,
 do I/O, or know about any particular answer format.
 """
@@ -6,12 +6,12 @@ do I/O, or know about any particular answer format.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from harness.errors import ScoringError
 from harness.records import Record, Result, Score
+from harness.rundir import RunDir
 
 Outcome = Literal["correct", "wrong", "no_answer", "truncated", "error", "invalid"]
 OUTCOMES: tuple[Outcome, ...] = ("correct", "wrong", "no_answer", "truncated", "error", "invalid")
@@ -19,22 +19,27 @@ TRUNCATED_NOTE = "output truncated (finishReason length)"
 
 
 class Scorer(Protocol):
-    """Scores one result of one record. Built by a registered factory from the scorer's options."""
+    """The one scorer protocol: score one result of one record, as a pure function of the record (and,
+    for a scorer that reads derived data, of its `ScoringContext`). It never sends a request and never
+    writes; what a scorer needs sent beforehand (the judge's calls) is an orchestration stage.
 
-    def __call__(self, record: Record, result_index: int) -> Score: ...
-
-
-@runtime_checkable
-class PreparingScorer(Protocol):
-    """A scorer that needs a batch step before scoring (the judge sends its requests there).
-
-    `prepare` runs once over every record to be scored, before any `__call__`, and may write under
-    `run_dir` (the run directory being scored).
+    A scorer is built by a factory registered by name (`@scorer("numeric")`) from the suite's options
+    as keyword arguments. A factory that declares a keyword-only `context: ScoringContext` parameter
+    also gets the run directory being scored (read-only); it is not a suite option.
     """
 
     def __call__(self, record: Record, result_index: int) -> Score: ...
 
-    async def prepare(self, records: Sequence[Record], run_dir: Path) -> None: ...
+
+@dataclass(slots=True, frozen=True)
+class ScoringContext:
+    """What a scorer factory may read besides its options: the run directory being scored (None when
+    scoring records in memory)."""
+
+    run_dir: RunDir | None = None
+
+
+NO_CONTEXT = ScoringContext()
 
 
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)

@@ -1,28 +1,28 @@
-"""The `judge` scorer: an LLM grades each answer against a rubric. Its requests go through the engine
-(`run_trials`) into RUN_DIR/judge/, so retries, resume and the budget apply and its tokens and cost stay
-apart from the model under test's. Must not send a request from `__call__`: all calls happen in
-`prepare`, and a judge call already in judge/records.jsonl is never sent again.
+"""The `judge` scorer: an LLM grades each answer against a rubric. The scorer is a pure reader of
+RUN_DIR/judge/ (the judge's own run directory); the calls themselves are sent by the orchestration's
+judge stage (harness.judge_stage) through the engine, so retries, resume and the budget apply and its
+tokens and cost stay apart from the model under test's. Nothing here imports the runner, the plan or
+the simulator, or sends a request.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 
+from harness.config import RunConfig, TargetConfig
 from harness.errors import ConfigError, ScoringError
-from harness.records import Message, Record, Score, Trial
-from harness.scoring.base import make_score, result_at, scored_text, verdict
-from harness.scoring.judge_prompt import JudgeRubric, load_questions
+from harness.records import Record, Score
+from harness.rundir import RunDir
+from harness.scoring.base import NO_CONTEXT, ScoringContext, make_score, result_at, scored_text, verdict
+from harness.scoring.judge_prompt import JudgeRubric
 from harness.scoring.registry import scorer
 
-JUDGE_DIR = "judge"
 Delivery = Literal["sync", "stream", "async"]
 
 _BINARY = re.compile(r"\b(?:verdict|grade)[\s*_]*[:=][\s*_`\"']*(correct|incorrect|c|i|pass|fail)\b", re.I)
@@ -47,17 +47,19 @@ def parse_verdict(reply: str, scale: int | None) -> float | None:
     return points / scale if 0 <= points <= scale else None
 
 
-class JudgeScorer:
-    """Built by the `judge` factory; `prepare` sends the missing judge calls, `__call__` reads them."""
+class JudgeSpec:
+    """A judge scorer's options, resolved: which target grades, with what rubric and settings, and the
+    id (`cell_id`) its calls carry in RUN_DIR/judge/records.jsonl. Shared by the scorer, which reads
+    the calls, and the orchestration's judge stage (harness.judge_stage), which sends the missing ones."""
 
     def __init__(
         self,
         *,
-        target: Any,
+        target: TargetConfig,
         rubric: JudgeRubric,
         scale: int | None,
         pass_threshold: float,
-        run_options: Any,
+        run_options: RunConfig,
         settings: dict[str, Any],
         use_reasoning: bool,
     ) -> None:
@@ -78,144 +80,66 @@ class JudgeScorer:
         }
         digest = hashlib.sha256(orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
         self.cell_id = f"judge-{digest}"
-        self.replies: dict[str, Record] = {}
-        self.missing_reason = (
-            "the judge step did not run (score through score_run or score_records with run_dir)"
-        )
 
     @staticmethod
     def judged_id(record: Record, result_index: int) -> str:
         return f"{record.trial_key}/{result_index}"
 
-    def _answer(self, record: Record, result_index: int) -> str:
+    def answer(self, record: Record, result_index: int) -> str:
         return scored_text(result_at(record, result_index), use_reasoning=self.use_reasoning).strip()
 
-    async def prepare(self, records: Sequence[Record], run_dir: Path) -> None:
-        """Send a judge call for every (record, result) not yet judged under this rubric, then load them all."""
-        from harness.stats.run import read_run_records
+    def replies(self, judge_dir: RunDir) -> dict[str, Record]:
+        """judged id -> the latest judge call of this spec in `judge_dir` (ok or failed)."""
+        return {r.item_id: r for r in judge_dir.records() if r.cell_id == self.cell_id}
 
-        judge_dir = Path(run_dir) / JUDGE_DIR
-        done = read_run_records(judge_dir)
-        mine = {r.item_id: r for r in done if r.cell_id == self.cell_id}
-        # A judge call whose latest record is an error is sent again (the engine's resume rule); only
-        # a call that succeeded is never repeated.
-        judged = {item for item, r in mine.items() if r.status == "ok"}
-        wanted = [
+    def pending(self, records: Sequence[Record], judge_dir: RunDir) -> list[tuple[Record, int]]:
+        """(record, result index) of every non-empty answer without a successful judge call yet; a call
+        whose latest record is an error is due again (the engine's resume rule)."""
+        judged = {item for item, r in self.replies(judge_dir).items() if r.status == "ok"}
+        return [
             (record, i)
             for record in records
+            if record.status == "ok"
             for i in range(len(record.results))
-            if self.judged_id(record, i) not in judged and self._answer(record, i)
+            if self.judged_id(record, i) not in judged and self.answer(record, i)
         ]
-        if wanted:
-            await self._send(wanted, Path(run_dir), judge_dir)
-            done = read_run_records(judge_dir)
-            mine = {r.item_id: r for r in done if r.cell_id == self.cell_id}
-        self.replies = mine
 
-    @staticmethod
-    def _questions(run_dir: Path, wanted: list[tuple[Record, int]]) -> dict[str, str]:
-        """item id -> question: the data set's input when the run's data set can be read, else the
-        prompt the record itself carries (its last user message), so a copied run directory suffices."""
-        try:
-            questions = load_questions(run_dir)
-        except ScoringError:
-            if not all(record.messages for record, _ in wanted):
-                raise
-            questions = {}
-        for record, _ in wanted:
-            if record.item_id not in questions and record.messages:
-                users = [m["content"] for m in record.messages if m.get("role") == "user"]
-                if users:
-                    questions[record.item_id] = users[-1]
-        return questions
 
-    async def _send(self, wanted: list[tuple[Record, int]], run_dir: Path, judge_dir: Path) -> None:
-        from harness.errors import RunStoppedError
-        from harness.plan import trial_key
-        from harness.runner import run_trials
+class JudgeScorer:
+    """Built by the `judge` factory: reads each answer's judge call from RUN_DIR/judge/ and grades it.
+    It sends nothing; a call not made yet (the judge stage did not run) scores `invalid`, saying why."""
 
-        questions = self._questions(run_dir, wanted) if self.rubric.needs_question else {}
-        trials: list[Trial] = []
-        for record, index in wanted:
-            if self.rubric.needs_question and record.item_id not in questions:
-                raise ScoringError(
-                    f"judge: the rubric uses {{{{ question }}}} but item {record.item_id!r} is not in the run's "
-                    "data set and its record carries no prompt (is the suite's data file still where the run "
-                    "found it?)"
-                )
-            prompt = self.rubric.render(
-                question=questions.get(record.item_id, ""),
-                reference=record.reference,
-                answer=self._answer(record, index),
-                choices=record.choices,
-                item_id=record.item_id,
-            )
-            messages = (Message("user", prompt),)
-            item = self.judged_id(record, index)
-            key = trial_key(
-                target=self.target.name,
-                model=self.target.model,
-                cell=self.cell_id,
-                item_id=item,
-                repeat=0,
-                messages=messages,
-                system_prompt=self.rubric.system,
-                settings=self.settings,
-                seed=None,
-                number_results=1,
-                inputs=None,
-            )
-            trials.append(
-                Trial(
-                    key=key,
-                    cell_id=self.cell_id,
-                    cell={"judge": self.cell_id},
-                    item_id=item,
-                    repeat=0,
-                    target=self.target.name,
-                    model=self.target.model,
-                    messages=messages,
-                    system_prompt=self.rubric.system,
-                    settings=dict(self.settings),
-                )
-            )
-        self._check_key()
-        manifest = {
-            "command": ["harness", "score", "judge"],
-            "judge": {"cell_id": self.cell_id, "of": str(run_dir)},
-        }
-        async with AsyncExitStack() as stack:
-            target = await self._start_target(stack)
-            try:
-                await run_trials(
-                    trials, {target.name: target}, self.run_options, judge_dir, manifest=manifest
-                )
-            except RunStoppedError as exc:
-                self.missing_reason = f"judge calls stopped early: {exc}"
+    def __init__(self, spec: JudgeSpec, context: ScoringContext) -> None:
+        self.spec = spec
+        judge_dir = context.run_dir.judge() if context.run_dir is not None else None
+        # None: scored without a run directory, so there is nowhere to read the calls from.
+        self.replies = spec.replies(judge_dir) if judge_dir is not None else None
+        stopped = (
+            judge_dir.manifest().stop_reason if judge_dir is not None and judge_dir.has_manifest() else None
+        )
+        self.missing_reason = (
+            f"judge calls stopped early: {stopped}"
+            if stopped
+            else "no judge call for this answer (the judge stage did not run: `harness report RUN_DIR` "
+            "or `harness run` send them)"
+        )
 
-    def _check_key(self) -> None:
-        var = self.target.api_key_env
-        if self.target.provider != "simulator" and var and not os.environ.get(var):
-            raise ScoringError(
-                f"judge target {self.target.name!r} needs its API key in the environment variable {var}"
-            )
+    @property
+    def cell_id(self) -> str:
+        return self.spec.cell_id
 
-    async def _start_target(self, stack: AsyncExitStack) -> Any:
-        if self.target.provider != "simulator":
-            return self.target
-        from harness.simulator import SimulatorOptions, serve_simulator
-
-        try:
-            options = SimulatorOptions(**dict(self.target.simulator or {}))
-        except TypeError as exc:
-            raise ConfigError(f"judge target {self.target.name!r}: bad simulator options ({exc})") from exc
-        sim = await stack.enter_async_context(serve_simulator(options))
-        return self.target.model_copy(update={"endpoint": sim.runware_url})
+    def _answer(self, record: Record, result_index: int) -> str:
+        return self.spec.answer(record, result_index)
 
     def __call__(self, record: Record, result_index: int) -> Score:
         if not self._answer(record, result_index):
             return verdict(record, result_index, "judge", extracted=None, correct=False, how="empty answer")
-        reply = self.replies.get(self.judged_id(record, result_index))
+        if self.replies is None:
+            raise ScoringError(
+                "the judge scorer reads its calls from the run directory (RUN_DIR/judge/); score with "
+                "run_dir (score_run, or score_records(..., run_dir=...))"
+            )
+        reply = self.replies.get(self.spec.judged_id(record, result_index))
         if reply is None:
             return make_score(
                 record, result_index, "judge", value=None, outcome="invalid", explanation=self.missing_reason
@@ -230,8 +154,9 @@ class JudgeScorer:
                 outcome="invalid",
                 explanation=f"judge call failed: {why}",
             )
+        spec = self.spec
         text = scored_text(reply.results[0])
-        value = parse_verdict(text, self.scale)
+        value = parse_verdict(text, self.spec.scale)
         excerpt = " ".join(text.split())[-300:]
         if value is None:
             return make_score(
@@ -243,9 +168,9 @@ class JudgeScorer:
                 explanation=f"judge reply has no verdict: {excerpt!r}",
             )
         grade = (
-            ("CORRECT" if value == 1.0 else "INCORRECT") if self.scale is None else f"{value * self.scale:g}"
+            ("CORRECT" if value == 1.0 else "INCORRECT") if spec.scale is None else f"{value * spec.scale:g}"
         )
-        passed = value >= 1.0 if self.scale is None else value * self.scale >= self.pass_threshold
+        passed = value >= 1.0 if spec.scale is None else value * spec.scale >= spec.pass_threshold
         return verdict(
             record,
             result_index,
@@ -270,6 +195,7 @@ def judge(
     concurrency: int = 8,
     max_cost_usd: float | None = None,
     use_reasoning: bool = False,
+    context: ScoringContext = NO_CONTEXT,
 ) -> JudgeScorer:
     """LLM-as-judge.
 
@@ -281,8 +207,39 @@ def judge(
         scale: "binary" (VERDICT: CORRECT / INCORRECT) or N, a 0..N score (SCORE: k); value = k / N.
         pass_threshold: on a 0..N scale, the score counted as correct (default N / 2).
         settings: API settings of the judge calls (default temperature 0).
+        context: the run directory being scored (given by harness.scoring; not a suite option).
     """
-    from harness.config import RunConfig
+    return JudgeScorer(
+        judge_spec(
+            target=target,
+            rubric=rubric,
+            system_prompt=system_prompt,
+            scale=scale,
+            pass_threshold=pass_threshold,
+            delivery=delivery,
+            settings=settings,
+            concurrency=concurrency,
+            max_cost_usd=max_cost_usd,
+            use_reasoning=use_reasoning,
+        ),
+        context,
+    )
+
+
+def judge_spec(
+    *,
+    target: str,
+    rubric: str | None = None,
+    system_prompt: str | None = None,
+    scale: Literal["binary"] | int = "binary",
+    pass_threshold: float | None = None,
+    delivery: Delivery | None = None,
+    settings: dict[str, Any] | None = None,
+    concurrency: int = 8,
+    max_cost_usd: float | None = None,
+    use_reasoning: bool = False,
+) -> JudgeSpec:
+    """The judge's options (those of the `judge` factory) checked and resolved; ConfigError names the option."""
     from harness.loading import load_target
 
     try:
@@ -304,7 +261,7 @@ def judge(
     merged = {"temperature": 0.0, **(settings or {})}
     _check_settings(judge_target, merged)
     run = RunConfig(concurrency=concurrency, max_cost_usd=max_cost_usd, delivery=delivery)
-    return JudgeScorer(
+    return JudgeSpec(
         target=judge_target,
         rubric=JudgeRubric.build(rubric, system=system_prompt, scale=points),
         scale=points,
@@ -315,7 +272,7 @@ def judge(
     )
 
 
-def _check_settings(target: Any, settings: Mapping[str, Any]) -> None:
+def _check_settings(target: TargetConfig, settings: Mapping[str, Any]) -> None:
     from harness.capability import find_card, load_card
 
     card = load_card(target.capability) if target.capability else find_card(target.model)
@@ -335,9 +292,7 @@ def _check_settings(target: Any, settings: Mapping[str, Any]) -> None:
 
 def judge_usage(run_dir: Path) -> dict[str, Any]:
     """Tokens and cost of a run's judge calls (RUN_DIR/judge/), kept apart from the model under test's."""
-    from harness.stats.run import read_run_records
-
-    records = read_run_records(Path(run_dir) / JUDGE_DIR)
+    records = RunDir(run_dir).judge().records()
     usage = [r.usage for r in records if r.usage is not None]
     return {
         "calls": len(records),

@@ -10,12 +10,12 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from pydantic import ValidationError, validate_call
+from pydantic import ConfigDict, ValidationError, validate_call
 
 from harness.config import ScorerConfig
 from harness.errors import ConfigError, ScoringError
 from harness.records import Record, Score
-from harness.scoring.base import Scorer, result_at, verdict
+from harness.scoring.base import NO_CONTEXT, Scorer, ScoringContext, result_at, verdict
 
 ScorerFactory = Callable[..., Scorer]
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -86,13 +86,23 @@ def _load_dotted(path: str, field: str) -> Callable[..., Any]:
     return cast(Callable[..., Any], target)
 
 
-def build_scorer(config: ScorerConfig, *, field: str = "scorers") -> Scorer:
-    """Build the scorer a config names, checking its options now (ConfigError names scorer and option)."""
+def build_scorer(
+    config: ScorerConfig, *, field: str = "scorers", context: ScoringContext = NO_CONTEXT
+) -> Scorer:
+    """Build the scorer a config names, checking its options now (ConfigError names scorer and option).
+    `context` goes to factories that declare a `context` parameter (harness.scoring.base.Scorer)."""
     factory = get_factory(config.name, field=f"{field}.name")
     options = dict(config.options)
     _check_option_names(config.name, factory, options, field)
+    if CONTEXT_PARAMETER in options:
+        raise ConfigError(
+            f"scorer {config.name!r}: {CONTEXT_PARAMETER!r} is given by the harness, not a suite option",
+            field=f"{field}.options.{CONTEXT_PARAMETER}",
+        )
+    if _takes_context(factory):
+        options[CONTEXT_PARAMETER] = context
     try:
-        built = validate_call(factory)(**options)
+        built = validate_call(config=ConfigDict(arbitrary_types_allowed=True))(factory)(**options)
     except ValidationError as exc:
         raise _option_error(config.name, exc, field) from exc
     except ConfigError as exc:
@@ -113,6 +123,17 @@ def build_scorer(config: ScorerConfig, *, field: str = "scorers") -> Scorer:
     return _CustomScorer(config.name, built)
 
 
+CONTEXT_PARAMETER = "context"
+
+
+def _takes_context(factory: Callable[..., Any]) -> bool:
+    try:
+        param = inspect.signature(factory).parameters.get(CONTEXT_PARAMETER)
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.kind is inspect.Parameter.KEYWORD_ONLY
+
+
 def _check_option_names(
     name: str, factory: Callable[..., Any], options: dict[str, object], field: str
 ) -> None:
@@ -126,6 +147,7 @@ def _check_option_names(
         p.name
         for p in params.values()
         if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and p.name != CONTEXT_PARAMETER
     ]
     for option in options:
         if option not in allowed:
@@ -158,9 +180,6 @@ class _CustomScorer:
     def __init__(self, name: str, inner: Callable[[Record, int], object]) -> None:
         self.name = name
         self.inner = inner
-        prepare = getattr(inner, "prepare", None)
-        if prepare is not None:
-            self.prepare = prepare
 
     def __call__(self, record: Record, result_index: int) -> Score:
         result_at(record, result_index)

@@ -1,5 +1,6 @@
-"""The judge end to end: judge calls go through the engine to the embedded simulator on 127.0.0.1 and
-land in RUN_DIR/judge/; scoring again sends nothing and rewrites identical scores."""
+"""The judge end to end: the judge stage sends its calls through the engine to the embedded simulator
+on 127.0.0.1 into RUN_DIR/judge/; scoring reads them, and a second stage plus scoring sends nothing and
+rewrites identical scores."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import orjson
 import pytest
 
 from harness.config import ScorerConfig
+from harness.judge_stage import arun_judge_stage, run_judge_stage
 from harness.records import Record, Result, Timing
 
 # question, reference, the answer under test, and its grade (the simulator grades the default rubric's
@@ -92,6 +94,7 @@ async def test_judge_through_engine_and_simulator(
     from harness.scoring.judge import judge_usage
 
     config = ScorerConfig(name="judge", options={"target": judge_target, "concurrency": 2})
+    assert (await arun_judge_stage(run_dir, [config])).sent == 3
     scores = await ascore_run(run_dir, [config])
     assert [(s.item_id, s.value, s.outcome, s.extracted) for s in scores] == [
         ("q1", 1.0, "correct", "CORRECT"),
@@ -114,6 +117,7 @@ async def test_judge_through_engine_and_simulator(
         raise AssertionError("a judge request was sent again")
 
     monkeypatch.setattr(harness.runner, "run_trials", no_requests)
+    assert (await arun_judge_stage(run_dir, [config])).sent == 0
     await ascore_run(run_dir, [config])
     assert (run_dir / "scores.jsonl").read_bytes() == first
     assert (run_dir / "judge" / "records.jsonl").read_bytes().splitlines() == judge_lines
@@ -123,11 +127,12 @@ async def test_new_answers_only_are_judged(run_dir: Path, judge_target: str) -> 
     from harness.scoring import ascore_run
 
     config = ScorerConfig(name="judge", options={"target": judge_target})
-    await ascore_run(run_dir, [config])
+    await arun_judge_stage(run_dir, [config])
     extra = model_record("q1", "Two and two make 4.", "4")
     extra.trial_key = "t-q1-repeat"
     with (run_dir / "records.jsonl").open("ab") as fh:
         fh.write(orjson.dumps(extra.to_dict()) + b"\n")
+    assert (await arun_judge_stage(run_dir, [config])).sent == 1
     scores = await ascore_run(run_dir, [config])
     assert len((run_dir / "judge" / "records.jsonl").read_bytes().splitlines()) == 4
     assert [(s.trial_key, s.outcome) for s in scores][-1] == ("t-q1-repeat", "correct")
@@ -139,7 +144,9 @@ def test_embedded_simulator_target_from_sync_code(run_dir: Path) -> None:
     from harness.scoring import score_run
     from harness.scoring.judge import judge_usage
 
-    scores = score_run(run_dir, [ScorerConfig(name="judge", options={"target": "sim"})])
+    configs = [ScorerConfig(name="judge", options={"target": "sim"})]
+    assert run_judge_stage(run_dir, configs).sent == 3
+    scores = score_run(run_dir, configs)
     assert all((s.value, s.outcome) in ((1.0, "correct"), (0.0, "wrong")) for s in scores)
     assert [s.extracted for s in scores] == ["CORRECT" if s.value == 1.0 else "INCORRECT" for s in scores]
     assert len(scores) == 3
@@ -166,11 +173,13 @@ async def test_failed_judge_calls_are_sent_again(
 
     async with serve_simulator(SimulatorOptions(skill="fixed=1.0", faults="500=1.0")) as broken:
         point_at(broken.runware_url)
+        await arun_judge_stage(run_dir, [config])
         first = await ascore_run(run_dir, [config])
     assert [(s.outcome, s.value) for s in first] == [("invalid", None)] * 3
 
     async with serve_simulator(SimulatorOptions(skill="fixed=1.0")) as healthy:
         point_at(healthy.runware_url)
+        assert (await arun_judge_stage(run_dir, [config])).sent == 3
         second = await ascore_run(run_dir, [config])
         billed = (await healthy.stats())["successful_tasks"]
     assert billed == 3

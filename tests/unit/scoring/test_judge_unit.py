@@ -15,6 +15,7 @@ from harness.errors import ConfigError
 from harness.records import Record, Result, Timing, Usage
 from harness.scoring import build_scorer, score_run
 from harness.scoring.judge import JudgeScorer, judge_usage, parse_verdict
+from harness.judge_stage import run_judge_stage
 from harness.scoring.judge_prompt import JudgeRubric
 
 MakeRecord = Callable[..., Record]
@@ -188,6 +189,25 @@ def test_scores_from_judge_records_without_sending(
     assert scores[3].explanation == "judge reply has no verdict: 'Hmm, hard to say.'"
 
 
+def test_scoring_never_sends_a_missing_judge_call(
+    tmp_path: Path, target_file: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-scoring is a pure read: an answer without a judge call scores invalid, saying why."""
+    import harness.runner
+
+    def no_requests(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("scoring sent a judge request")
+
+    monkeypatch.setattr(harness.runner, "run_trials", no_requests)
+    run_dir = tmp_path / "run"
+    write_jsonl(run_dir / "records.jsonl", [make_record("four", reference="4", key="a")])
+    [score] = score_run(run_dir, [ScorerConfig(name="judge", options={"target": target_file})])
+    assert (score.value, score.outcome) == (None, "invalid")
+    assert score.explanation is not None
+    assert "judge stage did not run" in score.explanation
+    assert not (run_dir / "judge").exists()
+
+
 def test_failed_judge_call_is_sent_again_and_invalid_while_it_fails(
     tmp_path: Path, target_file: str, make_record: MakeRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,7 +225,9 @@ def test_failed_judge_call_is_sent_again_and_invalid_while_it_fails(
         sent.extend((t.item_id, t.messages[0].content) for t in trials)
 
     monkeypatch.setattr(harness.runner, "run_trials", judge_still_down)
-    [score] = score_run(run_dir, [ScorerConfig(name="judge", options={"target": target_file})])
+    configs = [ScorerConfig(name="judge", options={"target": target_file})]
+    assert run_judge_stage(run_dir, configs).sent == 1
+    [score] = score_run(run_dir, configs)
     # No manifest here: the question comes from the prompt the record carries.
     assert [item for item, _ in sent] == ["a/0"]
     assert "What is 2 + 2?" in sent[0][1]

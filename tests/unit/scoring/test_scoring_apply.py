@@ -12,8 +12,8 @@ import pytest
 from harness.config import ScorerConfig
 from harness.errors import ConfigError, ScoringError, StoreError
 from harness.records import Record
+from harness.rundir import read_records
 from harness.scoring import read_scores, score_records, score_run, scorer_names
-from harness.store import read_records
 
 MakeRecord = Callable[..., Record]
 NUMERIC = ScorerConfig(name="numeric")
