@@ -7,11 +7,10 @@ and writer of derived files goes through. Nothing here sends a request or comput
 from __future__ import annotations
 
 from harness.rundir import layout
-from harness.rundir.lines import RawLine, RecordScan, read_latest_lines, read_records, scan_records
 from harness.rundir.manifest import Manifest, RunStatus, read_manifest, write_manifest
 from harness.rundir.run_dir import RunDir, read_json_object, read_scores, write_scores
+from harness.rundir.store import RawLine, RecordScan, RunStore, read_latest_lines, read_records, scan_records
 from harness.rundir.summary import Summary, summary_from_json, summary_to_json
-from harness.rundir.writer import RunStore
 
 __all__ = [
     "Manifest",

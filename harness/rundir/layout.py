@@ -3,7 +3,7 @@ module asks `harness.rundir.RunDir` (or these constants) for a path, so a layout
 
     RUN_DIR/
       manifest.json    what ran: suite, targets, plan, options, status (harness.rundir.manifest)
-      records.jsonl    one Record per line, append-only (harness.rundir.writer)
+      records.jsonl    one Record per line, append-only (harness.rundir.store)
       scores.jsonl     one Score per line, derived, rewritten atomically
       summary.json     the typed Summary (harness.rundir.summary), derived
       report.html      derived

@@ -1,8 +1,8 @@
 """`RunDir`: one run directory as an object, the way every reader and every writer of derived files
-reaches it. Records are read through harness.rundir.lines (latest record per trial wins), the manifest
+reaches it. Records are read through harness.rundir.store (latest record per trial wins), the manifest
 through harness.rundir.manifest (schema version checked), scores and the summary here. Derived files
 are replaced atomically (temp file, rename), so a reader never sees half a file; records.jsonl is only
-ever appended, by harness.rundir.writer.RunStore.
+ever appended, by harness.rundir.store.RunStore.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import orjson
 from harness.errors import StoreError
 from harness.records import Record, Score
 from harness.rundir import layout
-from harness.rundir.lines import RawLine, RecordScan, read_latest_lines, read_records, scan_records
 from harness.rundir.manifest import Manifest, read_manifest, write_manifest
+from harness.rundir.store import RawLine, RecordScan, read_latest_lines, read_records, scan_records
 
 if TYPE_CHECKING:
+    from harness.rundir.store import RunStore
     from harness.rundir.summary import Summary
-    from harness.rundir.writer import RunStore
 
 __all__ = ["RunDir", "read_json_object", "read_scores", "write_scores"]
 
@@ -214,8 +214,8 @@ class RunDir:
         return _write_atomic(out or self.report_path, page.encode("utf-8"), what="the report")
 
     def store(self, **kwargs: Any) -> RunStore:
-        """The single writer of this directory's records.jsonl (harness.rundir.writer.RunStore)."""
-        from harness.rundir.writer import RunStore
+        """The single writer of this directory's records.jsonl (harness.rundir.store.RunStore)."""
+        from harness.rundir.store import RunStore
 
         return RunStore(self.path, **kwargs)
 

@@ -163,7 +163,7 @@ def test_a_lock_on_a_removed_lock_file_is_taken_again(
     import fcntl
     import os
 
-    from harness.rundir import writer as store_module
+    from harness.rundir import store as store_module
 
     calls: list[int] = []
     real_flock = fcntl.flock
