@@ -12,12 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from harness.errors import EXIT_INTERRUPTED, EXIT_USAGE, HarnessError
+from harness.rundir.layout import REPORT, SUMMARY
 
 COMMANDS: dict[str, str] = {
     "demo": "Run suites/demo.yaml against the embedded simulator and write an HTML report.",
     "run": "Run a suite against a target and write a run directory.",
     "validate": "Check a suite, its target, data and prompts without sending anything.",
-    "report": "Rebuild scores, summary.json and report.html from a run directory.",
+    "report": f"Rebuild scores, {SUMMARY} and {REPORT} from a run directory.",
     "compare": "The CI gate: compare a run against a baseline run.",
     "simulator": "Serve the Runware/OpenAI-compatible simulator in the foreground.",
     "schema": "Print the JSON Schema of suite or target files.",

@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.config import ThresholdConfig
 from harness.errors import ConfigError
+from harness.rundir.layout import SUMMARY
 from harness.stats.ci import wilson_ci
 
 # Latency metrics: "<percentile>_<name>" -> summary cell["latency"][<key>][<percentile>].
@@ -121,7 +122,7 @@ def evaluate_thresholds(
             overall = summary.get("overall")
             results.append(_evaluate(rule, overall if isinstance(overall, Mapping) else None, None))
         elif not cells:
-            results.append(_fail(rule, None, None, "summary.json has no cells to evaluate"))
+            results.append(_fail(rule, None, None, f"{SUMMARY} has no cells to evaluate"))
         elif rule.scope == "each_cell":
             results.extend(_evaluate(rule, cell, str(cell.get("cell_id", ""))) for cell in cells)
         else:
@@ -137,7 +138,7 @@ def thresholds_passed(results: Sequence[ThresholdResult]) -> bool:
 def _evaluate(rule: ThresholdConfig, cell: Mapping[str, Any] | None, cell_id: str | None) -> ThresholdResult:
     where = "the pooled run" if cell_id is None else f"cell {cell_id!r}"
     if cell is None:
-        return _fail(rule, cell_id, None, f"{rule.metric}: summary.json has no {where}")
+        return _fail(rule, cell_id, None, f"{rule.metric}: {SUMMARY} has no {where}")
     observed, problem = _observe(rule, cell)
     if observed is None:
         return _fail(rule, cell_id, None, f"{rule.metric}: {problem} for {where}")
@@ -154,7 +155,7 @@ def _best_cell(rule: ThresholdConfig, cells: Sequence[Mapping[str, Any]]) -> Thr
     """The cell whose value is most favourable for this rule decides (largest for >=/>, else smallest)."""
     observed = [(value, cell) for cell in cells if (value := _observe(rule, cell)[0]) is not None]
     if not observed:
-        return _fail(rule, None, None, f"{rule.metric}: no cell of summary.json has this metric")
+        return _fail(rule, None, None, f"{rule.metric}: no cell of {SUMMARY} has this metric")
     pick = max if rule.op in (">=", ">") else min
     _, best = pick(observed, key=lambda pair: pair[0])
     result = _evaluate(rule, best, str(best.get("cell_id", "")))
@@ -186,24 +187,24 @@ def _observe(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float | No
                 )
         if not isinstance(stat, Mapping):
             available = sorted((cell.get("metrics") or {}).keys())
-            return None, f"metric not in summary.json (available: {', '.join(available) or 'none'})"
+            return None, f"metric not in {SUMMARY} (available: {', '.join(available) or 'none'})"
         key = {"point": "mean", "ci_low": "ci_low", "ci_high": "ci_high"}[rule.on]
         return _number(stat.get(key), f"its {key} is empty")
     if match := _LATENCY_METRIC.match(metric):
         percentile, name = match.groups()
         pct = _dig(cell, ("latency", _LATENCY_KEYS[name]))
         if not isinstance(pct, Mapping):
-            return None, f"no {_LATENCY_KEYS[name]} latency in summary.json (none measured?)"
+            return None, f"no {_LATENCY_KEYS[name]} latency in {SUMMARY} (none measured?)"
         return _number(pct.get(percentile), f"{_LATENCY_KEYS[name]}.{percentile} is empty")
     if metric == "error_rate":
         return _error_rate(rule, cell)
     if metric in _PATHS:
-        return _number(_dig(cell, _PATHS[metric]), "not in summary.json (no cost or no correct answer?)")
+        return _number(_dig(cell, _PATHS[metric]), f"not in {SUMMARY} (no cost or no correct answer?)")
     return None, f"unknown metric (known: {', '.join(KNOWN_METRICS)})"
 
 
 def _error_rate(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float | None, str]:
-    rate, why = _number(_dig(cell, ("errors", "rate")), "errors.rate not in summary.json")
+    rate, why = _number(_dig(cell, ("errors", "rate")), f"errors.rate not in {SUMMARY}")
     if rule.on == "point" or rate is None:
         return rate, why
     count, n = _dig(cell, ("errors", "count")), cell.get("n_trials")

@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.rundir.layout import REPORT, SUMMARY
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BASE",
         type=Path,
         required=True,
-        help="baseline run directory (paired tests), or a committed summary.json (unpaired tests only)",
+        help=f"baseline run directory (paired tests), or a committed {SUMMARY} (unpaired tests only)",
     )
     parser.add_argument(
         "--junit", metavar="FILE", type=Path, help="write JUnit XML: one testcase per cell x metric"
@@ -38,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-report",
         action="store_true",
-        help="do not add the comparison section to RUN_DIR/report.html (e.g. a read-only run directory)",
+        help=f"do not add the comparison section to RUN_DIR/{REPORT} (e.g. a read-only run directory)",
     )
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from harness.errors import EXIT_OK, EXIT_REGRESSION
+from harness.rundir.layout import MANIFEST, RECORDS, REPORT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,19 +17,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "run_dir",
         metavar="RUN_DIR",
         type=Path,
-        help="a run directory (holds manifest.json and records.jsonl)",
+        help=f"a run directory (holds {MANIFEST} and {RECORDS})",
     )
     parser.add_argument(
         "--format",
         choices=("html", "md"),
         default="html",
-        help="html: write report.html (default); md: print a terse Markdown summary (for CI job summaries)",
+        help=f"html: write {REPORT} (default); md: print a terse Markdown summary (for CI job summaries)",
     )
     parser.add_argument(
         "--out",
         metavar="FILE",
         type=Path,
-        help="write the report here instead of RUN_DIR/report.html (html) or stdout (md)",
+        help=f"write the report here instead of RUN_DIR/{REPORT} (html) or stdout (md)",
     )
     parser.add_argument(
         "--max-items",

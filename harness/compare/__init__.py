@@ -45,6 +45,7 @@ from harness.compare.load import (
 from harness.compare.model import Check, Comparison, Flip, Mode, Pairing
 from harness.config import GateConfig
 from harness.errors import ConfigError
+from harness.rundir.layout import RECORDS
 
 __all__ = [
     "Check",
@@ -97,7 +98,7 @@ def load_current(path: Path) -> RunSide:
     side = load_side(path, role="current")
     if side.kind != "run":
         raise ConfigError(
-            f"{path} has no records.jsonl; the current side must be a run directory", field="RUN_DIR"
+            f"{path} has no {RECORDS}; the current side must be a run directory", field="RUN_DIR"
         )
     return side
 

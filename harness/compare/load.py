@@ -194,7 +194,7 @@ def _summary_trials(summary: Mapping[str, Any]) -> int | None:
 def _read_summary(path: Path, role: str) -> dict[str, Any]:
     data = read_json_object(path, role)
     if not isinstance(data.get("cells"), list):
-        raise StoreError(f"{role} {path}: not a summary.json (no 'cells' list)")
+        raise StoreError(f"{role} {path}: not a {layout.SUMMARY} (no 'cells' list)")
     return data
 
 

@@ -15,6 +15,7 @@ from harness.report.cells import CellRef
 from harness.report.context import ItemsSection, ItemView, ResultView
 from harness.report.formatting import DASH, fmt_seconds, fmt_usd, is_number, sig
 from harness.report.rundata import RunFiles, frame_rows
+from harness.rundir.layout import RECORDS
 
 DEFAULT_MAX_ITEMS = 50
 # Characters of model text (answers and reasoning together) the drill-down may hold in all.
@@ -240,7 +241,7 @@ def items_section(files: RunFiles, refs: Sequence[CellRef], *, max_items: int | 
     if items and all(i.prompt is None for i in items):
         template = prompt_template(files.manifest)
         notes.append(
-            "records.jsonl does not store rendered prompts; "
+            f"{RECORDS} does not store rendered prompts; "
             + (
                 "the suite's prompt template is shown instead."
                 if template
@@ -253,11 +254,11 @@ def items_section(files: RunFiles, refs: Sequence[CellRef], *, max_items: int | 
         )
     if items and all(i.prompt is None for i in items):
         notes.append(
-            "records.jsonl does not store prompts, so the drill-down shows each item's gold answer and results only."
+            f"{RECORDS} does not store prompts, so the drill-down shows each item's gold answer and results only."
         )
     if any(v.text_cut or v.reasoning_cut for i in items for v in i.results):
         notes.append(
-            f"Texts longer than {cap:,} characters are cut to keep this file small; records.jsonl has them in full."
+            f"Texts longer than {cap:,} characters are cut to keep this file small; {RECORDS} has them in full."
         )
     return ItemsSection(
         items=items,

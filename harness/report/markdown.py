@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.report.cells import best_cell, cell_refs, dig, mapping, num, run_status, stat
 from harness.report.formatting import fmt_int, fmt_seconds, fmt_stat, fmt_usd
+from harness.rundir.layout import REPORT
 
 MAX_ROWS = 30
 MAX_FAILURES = 10
@@ -70,5 +71,5 @@ def render_markdown(
                 f"{fmt_usd(num(d, 'cost', 'per_trial_usd'))} | {fmt_int(num(d, 'errors', 'count'))} |"
             )
         if len(refs) > max_rows:
-            lines.append(f"\n… {len(refs) - max_rows} more cells in report.html")
+            lines.append(f"\n… {len(refs) - max_rows} more cells in {REPORT}")
     return "\n".join(lines).rstrip() + "\n"

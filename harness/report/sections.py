@@ -24,6 +24,7 @@ from harness.report.formatting import (
     is_number,
 )
 from harness.report.tables import cell, drop_empty_columns, known, tag_cell
+from harness.rundir.layout import RECORDS
 
 _COST_METRICS = ("cost_per_trial_usd", "cost_per_correct_usd", "total_cost_usd")
 
@@ -103,7 +104,7 @@ def build_header(
     notes = []
     if skipped:
         notes.append(
-            f"{skipped} unreadable line(s) of records.jsonl were skipped (a torn last line after a crash is normal)."
+            f"{skipped} unreadable line(s) of {RECORDS} were skipped (a torn last line after a crash is normal)."
         )
     for tname, target in (manifest.get("targets") or {}).items():
         if isinstance(target, Mapping) and dig(target, "prices", "placeholder"):

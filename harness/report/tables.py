@@ -11,6 +11,7 @@ from typing import Any
 from harness.report.cells import CellRef, dig, num
 from harness.report.context import Table, TableCell
 from harness.report.formatting import DASH, fmt_int, fmt_metric, fmt_seconds, fmt_tokens, fmt_usd, is_number
+from harness.rundir.layout import SUMMARY
 
 
 def cell(text: str, sort: float | str | None = None, **kw: Any) -> TableCell:
@@ -231,7 +232,9 @@ def pairwise_table(summary: Mapping[str, Any], refs: Sequence[CellRef], *, limit
         "Holm's correction for the number of comparisons (or, without a p-value, a CI that excludes zero)."
     )
     if len(comparisons) > limit:
-        caption += f" Showing the {limit} most significant of {len(comparisons)} comparisons (all are in summary.json)."
+        caption += (
+            f" Showing the {limit} most significant of {len(comparisons)} comparisons (all are in {SUMMARY})."
+        )
     return Table(
         id="pairwise",
         columns=[

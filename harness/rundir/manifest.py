@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from harness.errors import StoreError
 from harness.records import SCHEMA_VERSION
-from harness.rundir.layout import MANIFEST, temp_name
+from harness.rundir.layout import JUDGE, MANIFEST, temp_name
 
 __all__ = ["Manifest", "RunStatus", "read_manifest", "write_manifest"]
 
@@ -49,7 +49,7 @@ class Manifest(BaseModel):
     achieved_rps: float | None = None
     concurrency_history: list[list[int | float]] = Field(default_factory=list)
     wall_time_s: float | None = None
-    judge: dict[str, Any] | None = Field(default=None, description="set in RUN_DIR/judge/manifest.json")
+    judge: dict[str, Any] | None = Field(default=None, description=f"set in RUN_DIR/{JUDGE}/{MANIFEST}")
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 

@@ -188,7 +188,7 @@ class RunDir:
 
         raw = read_json_object(self.summary_path, self.role)
         if not isinstance(raw.get("cells"), list):
-            raise StoreError(f"{self._where(self.summary_path)}: not a summary.json (no 'cells' list)")
+            raise StoreError(f"{self._where(self.summary_path)}: not a {layout.SUMMARY} (no 'cells' list)")
         summary: Summary = summary_from_json(raw, where=self._where(self.summary_path))
         return summary
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from harness.errors import StoreError
+from harness.rundir.layout import SUMMARY
 
 __all__ = [
     "SUMMARY_SCHEMA_VERSION",
@@ -227,7 +228,7 @@ class Summary(SummaryBlock):
         return next((c for c in self.cells if c.cell_id == cell_id), None)
 
 
-def summary_from_json(raw: dict[str, Any], *, where: str = "summary.json") -> Summary:
+def summary_from_json(raw: dict[str, Any], *, where: str = SUMMARY) -> Summary:
     """A Summary from its JSON object; a StoreError naming the field when it does not fit."""
     try:
         return Summary.model_validate(raw)
@@ -235,7 +236,7 @@ def summary_from_json(raw: dict[str, Any], *, where: str = "summary.json") -> Su
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
         raise StoreError(
-            f"{where}: field {field}: {first.get('msg')} (not a summary.json this harness reads)"
+            f"{where}: field {field}: {first.get('msg')} (not a {SUMMARY} this harness reads)"
         ) from exc
 
 

@@ -23,6 +23,7 @@ from harness.progress import BaseObserver, Observer
 from harness.providers import Provider, get_provider
 from harness.records import Record, Trial
 from harness.rundir import RunDir, RunStore, write_manifest
+from harness.rundir.layout import RECORDS
 from harness.runner.execute import Lane, count_client_tokens, execute_batch, sleep_unless
 from harness.runner.manifest import end_fields, start_manifest, utc_now
 from harness.runner.ratelimit import AdaptiveLimit
@@ -156,7 +157,7 @@ class _Engine:
             self.observer.on_notice(f"{retried} trials whose latest record is an error are sent again")
         if torn_line is not None:
             self.observer.on_notice(
-                f"records.jsonl line {torn_line} was incomplete (the last run was killed mid-write); "
+                f"{RECORDS} line {torn_line} was incomplete (the last run was killed mid-write); "
                 "it was cut off and its trial will be sent again"
             )
         started = time.perf_counter()
