@@ -6,7 +6,10 @@
     ├── ProviderError      one request failed; carries its classification for the runner
     │   ├── TransientError         worth retrying
     │   │   ├── RateLimitedError   429 / rateLimitExceeded; retry_after_s when the server said
-    │   │   ├── ServerError        5xx, malformed body, stream cut before its final chunk
+    │   │   ├── ServerError        5xx
+    │   │   │   ├── ConnectError           the endpoint could not be reached (refused, reset, DNS)
+    │   │   │   ├── StreamCutError         the stream ended before every task's final chunk
+    │   │   │   └── MalformedResponseError the body is not the JSON / SSE the protocol promises
     │   │   └── ProviderTimeoutError  connect / first byte / idle / total timeout
     │   └── PermanentError         never retried
     │       ├── AuthError          401 / 403
@@ -14,7 +17,12 @@
     │       └── BadRequestError    400 / validation
     ├── ScoringError       a scorer is misconfigured or crashed
     ├── StoreError         the run directory cannot be read or written
-    └── BudgetExceededError / CircuitOpenError   the run was stopped early (exit code 3)
+    └── RunStoppedError    the run stopped before finishing its plan (exit code 3, resumable)
+        ├── BudgetExceededError    max_cost_usd would be exceeded
+        └── CircuitOpenError       errors dominated the recent requests
+
+Two errors live with the one module that raises them, still under HarnessError:
+`harness.compare.load.IncompatibleRunsError` (exit 2) and `harness.simulator.process.SimulatorProcessError`.
 
 Exit codes (PRODUCT.md §1) are attached here so that `cli.py` only maps, never decides.
 """
@@ -117,6 +125,24 @@ class ServerError(TransientError):
 
 class ProviderTimeoutError(TransientError):
     kind: ClassVar[str] = "timeout"
+
+
+class ConnectError(ServerError):
+    """The endpoint could not be reached (refused, reset, DNS): transient."""
+
+    kind: ClassVar[str] = "connect"
+
+
+class StreamCutError(ServerError):
+    """The connection or stream ended before every task had its final chunk: transient."""
+
+    kind: ClassVar[str] = "stream_cut"
+
+
+class MalformedResponseError(ServerError):
+    """The body was not the JSON (or SSE) the protocol promises: transient."""
+
+    kind: ClassVar[str] = "malformed"
 
 
 class PermanentError(ProviderError):

@@ -1,6 +1,6 @@
-"""Progress observers: the runner calls them (`on_trial_done(record)` and friends) and never prints.
-A rich progress bar on a TTY, plain periodic lines otherwise (CI logs). Observers only display; they
-must not change the run.
+"""Progress displays: observers (harness.runner.observer.Observer, the runner's seam) that show a run,
+a rich progress bar on a TTY, plain periodic lines otherwise (CI logs). They only display; they must
+not change the run. `Observer` and `BaseObserver` are re-exported for code that imported them here.
 """
 
 from __future__ import annotations
@@ -8,46 +8,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import Any, TextIO
 
 from harness.errors import ProviderError
 from harness.records import Record, Trial
-
-if TYPE_CHECKING:
-    from harness.runner import RunResult
+from harness.runner.observer import BaseObserver, Observer, RunResult
 
 __all__ = ["BaseObserver", "Observer", "PlainProgress", "ProgressCounts", "RichProgress", "make_observer"]
-
-
-class Observer(Protocol):
-    def on_run_start(self, *, total: int, skipped: int, target_rps: float | None) -> None: ...
-
-    def on_trial_done(self, record: Record) -> None: ...
-
-    def on_retry(self, trial: Trial, error: ProviderError, wait_s: float) -> None: ...
-
-    def on_notice(self, message: str) -> None: ...
-
-    def on_run_end(self, result: RunResult) -> None: ...
-
-
-class BaseObserver:
-    """Does nothing; subclass it and override what you need."""
-
-    def on_run_start(self, *, total: int, skipped: int, target_rps: float | None) -> None:
-        pass
-
-    def on_trial_done(self, record: Record) -> None:
-        pass
-
-    def on_retry(self, trial: Trial, error: ProviderError, wait_s: float) -> None:
-        pass
-
-    def on_notice(self, message: str) -> None:
-        pass
-
-    def on_run_end(self, result: RunResult) -> None:
-        pass
 
 
 class ProgressCounts(BaseObserver):

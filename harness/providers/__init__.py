@@ -9,9 +9,15 @@ import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from harness.errors import ConfigError, ProviderError, ServerError
+from harness.errors import (
+    ConfigError,
+    ConnectError,
+    MalformedResponseError,
+    ProviderError,
+    StreamCutError,
+)
 from harness.records import Result, Trial, Usage
 
 if TYPE_CHECKING:
@@ -34,24 +40,6 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
-
-
-class ConnectError(ServerError):
-    """The endpoint could not be reached (refused, reset, DNS): transient."""
-
-    kind: ClassVar[str] = "connect"
-
-
-class StreamCutError(ServerError):
-    """The connection or stream ended before every task had its final chunk: transient."""
-
-    kind: ClassVar[str] = "stream_cut"
-
-
-class MalformedResponseError(ServerError):
-    """The body was not the JSON (or SSE) the protocol promises: transient."""
-
-    kind: ClassVar[str] = "malformed"
 
 
 @dataclass(slots=True)

@@ -12,20 +12,19 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.config import PriceConfig, RunConfig, TargetConfig
 from harness.errors import BudgetExceededError, CircuitOpenError, ConfigError, PlanError
 from harness.pricing import cost_usd, load_prices
-from harness.progress import BaseObserver, Observer
 from harness.providers import Provider, get_provider
 from harness.records import Record, Trial
 from harness.rundir import RunDir, RunStore, write_manifest
 from harness.rundir.layout import RECORDS
 from harness.runner.execute import Lane, count_client_tokens, execute_batch, sleep_unless
 from harness.runner.manifest import end_fields, start_manifest, utc_now
+from harness.runner.observer import BaseObserver, Observer, RunResult
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
 from harness.runner.scheduler import MonotonicClock, achieved_rate, arrival_times
@@ -37,30 +36,6 @@ __all__ = ["RunResult", "run_trials"]
 # are held back until the endpoint proves itself with a success; if the circuit breaker opens first
 # they are dropped, so a resume (after fixing the key or the URL) sends those trials again.
 _RUN_LEVEL_KINDS = frozenset({"auth", "payment", "connect"})
-
-
-@dataclass(slots=True, frozen=True)
-class RunResult:
-    """How a run (or this session of a resumed run) ended. Counts are of this session;
-    `total_cost_usd` includes earlier sessions, and `total_ok` / `total_error` count every trial in the
-    run directory by its latest record (a failed trial sent again and now ok counts as ok)."""
-
-    status: str  # complete | stopped | interrupted | failed
-    n_done: int
-    n_ok: int
-    n_error: int
-    n_skipped_resumed: int
-    cost_usd: float
-    wall_time_s: float
-    stop_reason: str | None = None
-    total_cost_usd: float = 0.0
-    n_planned: int = 0
-    target_rps: float | None = None
-    achieved_rps: float | None = None
-    torn_line: int | None = None
-    total_ok: int = 0
-    total_error: int = 0
-    n_held_back: int = 0  # run-level failures (auth, payment, connect) not written: a resume resends them
 
 
 async def run_trials(
@@ -451,10 +426,11 @@ def _unique(trials: Sequence[Trial]) -> list[Trial]:
 def _token_counter() -> Callable[[str], int]:
     """harness.tokens.count_output_tokens, loaded now (not mid-run, where loading would stall).
 
-    Client-side counts are made by the records writer in its worker thread, just before each batch
-    is written (the tokenizer releases the GIL), so no record waits for them on the event loop and
-    a long answer's tokenization never delays the timing of requests in flight. Uncached: outputs
-    are mostly unique and can be long."""
+    Client-side counts are made by the records writer task (harness.rundir.store.RunStore, on the
+    event loop, not in a thread) once per batch, just before the batch is written: a record is
+    timed before it is counted, so counting never sits between a response and its timestamps, but
+    a batch's tokenization does hold the loop while it runs. Uncached: outputs are mostly unique and
+    can be long."""
     from harness.tokens import count_output_tokens
 
     count_output_tokens("warm up")

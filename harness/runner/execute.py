@@ -191,7 +191,8 @@ def _error_info(error: ProviderError) -> ErrorInfo:
 
 def count_client_tokens(records: Sequence[Record], count: Callable[[str], int]) -> None:
     """Fill `client_completion_tokens` of successful records (text plus reasoning of every result).
-    Run by the records writer in its worker thread, just before the batch is written."""
+    Run by the records writer task on the event loop (RunStore.prepare), once per batch, just before
+    the batch is written; never in a thread."""
     for record in records:
         if record.status != "ok" or record.client_completion_tokens is not None:
             continue

@@ -45,7 +45,7 @@ def test_load_run_prefers_summary_file(tmp_path: Path) -> None:
 def test_load_run_rejects_a_file_that_is_not_a_summary(tmp_path: Path) -> None:
     _write_run(tmp_path)
     (tmp_path / "summary.json").write_text('{"schema_version": 1, "marker": true}')
-    with pytest.raises(StoreError, match="not a summary.json"):
+    with pytest.raises(StoreError, match=r"not a summary\.json"):
         load_run(tmp_path)
 
 
