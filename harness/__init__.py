@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "load_run": "harness.stats",
     "load_suite": "harness.loading",
     "load_target": "harness.loading",
-    "run_suite": "harness.suite_run",
+    "run_suite": "harness.orchestration.suite",
     "run_trials": "harness.runner",
     "score_run": "harness.scoring",
     "serve_simulator": "harness.simulator",
@@ -63,13 +63,13 @@ if TYPE_CHECKING:
     from harness.errors import ConfigError, HarnessError
     from harness.gate import evaluate_thresholds
     from harness.loading import load_suite, load_target
+    from harness.orchestration.suite import run_suite
     from harness.records import Record, Score, Trial
     from harness.report import build_outputs
     from harness.runner import RunResult, run_trials
     from harness.scoring import score_run
     from harness.simulator import SimulatorOptions, serve_simulator
     from harness.stats import RunData, export_parquet, load_run, summarize
-    from harness.suite_run import run_suite
 
 
 def __getattr__(name: str) -> Any:

@@ -22,9 +22,9 @@ def main(args: argparse.Namespace) -> int:
     with outputs_worker(wanted()) as worker:
         from harness.commands.run import report_result
         from harness.loading import load_suite_source
+        from harness.orchestration.suite import run_suite
         from harness.paths import suites_dir
         from harness.preflight import RunOptions
-        from harness.suite_run import run_suite
 
         source = load_suite_source(suites_dir() / "demo.yaml")
         options = RunOptions(

@@ -1,6 +1,6 @@
 """`harness report RUN_DIR`: rebuild scores.jsonl, summary.json and report.html (or print a Markdown
 summary) from a run directory alone. It sends no request, except the judge calls a `judge` scorer
-still lacks (harness.judge_stage; none on a run already judged). Exit 1 when a suite threshold fails."""
+still lacks (harness.orchestration.judge; none on a run already judged). Exit 1 when a suite threshold fails."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _non_negative(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from harness.judge_stage import run_judge_stage, suite_judges
+    from harness.orchestration.judge import run_judge_stage, suite_judges
     from harness.report import build_outputs, render_markdown
     from harness.report.worker import figure_jobs, owns_process
 

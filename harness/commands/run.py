@@ -1,4 +1,4 @@
-"""`harness run`: parse the flags of a run, hand them to harness.suite_run, print where the results are.
+"""`harness run`: parse the flags of a run, hand them to harness.orchestration.suite, print where the results are.
 Only argparse is imported at module level, so `harness --help` stays fast."""
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def options_from(args: argparse.Namespace, **extra: Any) -> Any:
 
 def report_result(result: Any, command: str) -> int:
     """Print the outcome of a run: paths on stdout, problems and the resume command on stderr."""
-    from harness.suite_run import summarize_result
+    from harness.orchestration.suite import summarize_result
 
     for line in summarize_result(result):
         print(line)
@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
     # Started first, so its imports (pandas, matplotlib: ~1 s) overlap validation and sending.
     with outputs_worker(not args.dry_run and wanted()) as worker:
         from harness.loading import find_suite, load_suite_source
-        from harness.suite_run import run_suite
+        from harness.orchestration.suite import run_suite
 
         source = load_suite_source(find_suite(args.suite), overrides=args.overrides)
         result = run_suite(source, options_from(args), worker=worker)

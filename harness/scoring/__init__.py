@@ -1,5 +1,5 @@
 """Scoring: turns the results in a run directory into Scores, without sending a request (the judge's
-calls are sent beforehand by the orchestration's judge stage, harness.judge_stage). Owns the `Scorer` protocol, the lazy
+calls are sent beforehand by the orchestration's judge stage, harness.orchestration.judge). Owns the `Scorer` protocol, the lazy
 registry and `score_run`; multi-sample metrics live in `harness.scoring.metrics`.
 
 A scorer is a factory registered by name that takes its options as keyword arguments and returns a

@@ -1,6 +1,6 @@
 """Applying scorers to records: `score_records` (pure, in memory) and `score_run` (reads a run directory's
 records, rewrites its scores.jsonl atomically). Sends no request, ever: the judge's calls are sent
-beforehand by the orchestration's judge stage (harness.judge_stage). Must not touch records.jsonl
+beforehand by the orchestration's judge stage (harness.orchestration.judge). Must not touch records.jsonl
 beyond reading it.
 """
 

@@ -1,6 +1,6 @@
 """The `judge` scorer: an LLM grades each answer against a rubric. The scorer is a pure reader of
 RUN_DIR/judge/ (the judge's own run directory); the calls themselves are sent by the orchestration's
-judge stage (harness.judge_stage) through the engine, so retries, resume and the budget apply and its
+judge stage (harness.orchestration.judge) through the engine, so retries, resume and the budget apply and its
 tokens and cost stay apart from the model under test's. Nothing here imports the runner, the plan or
 the simulator, or sends a request.
 """
@@ -50,7 +50,7 @@ def parse_verdict(reply: str, scale: int | None) -> float | None:
 class JudgeSpec:
     """A judge scorer's options, resolved: which target grades, with what rubric and settings, and the
     id (`cell_id`) its calls carry in RUN_DIR/judge/records.jsonl. Shared by the scorer, which reads
-    the calls, and the orchestration's judge stage (harness.judge_stage), which sends the missing ones."""
+    the calls, and the orchestration's judge stage (harness.orchestration.judge), which sends the missing ones."""
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from harness.config import ScorerConfig
-from harness.judge_stage import arun_judge_stage, run_judge_stage
+from harness.orchestration.judge import arun_judge_stage, run_judge_stage
 from harness.records import Record, Result, Timing
 
 # question, reference, the answer under test, and its grade (the simulator grades the default rubric's

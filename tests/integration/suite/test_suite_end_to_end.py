@@ -14,9 +14,9 @@ import yaml
 
 from harness.cli import main
 from harness.loading import load_suite_source
+from harness.orchestration.suite import run_suite
 from harness.paths import configs_dir, suites_dir
 from harness.preflight import RunOptions
-from harness.suite_run import run_suite
 
 ROWS = [{"id": f"q{i}", "question": f"What is {i} + {i + 1}?", "answer": str(2 * i + 1)} for i in range(7)]
 

@@ -12,7 +12,7 @@ import pytest
 
 from harness.config import ScorerConfig
 from harness.errors import ConfigError
-from harness.judge_stage import run_judge_stage
+from harness.orchestration.judge import run_judge_stage
 from harness.records import Record, Result, Timing, Usage
 from harness.scoring import build_scorer, score_run
 from harness.scoring.judge import JudgeScorer, judge_usage, parse_verdict

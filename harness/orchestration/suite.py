@@ -189,7 +189,7 @@ def _answer_key(prepared: PreparedRun) -> dict[str, Any]:
 
 
 async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) -> RunResult:
-    from harness.endpoints import live_targets
+    from harness.orchestration.endpoints import live_targets
     from harness.runner import run_trials
 
     manifest = {
@@ -235,7 +235,7 @@ def _finish(
     prepared: PreparedRun, run_dir: Path, result: SuiteRunResult, worker: OutputsWorker | None
 ) -> SuiteRunResult:
     from harness.gate import thresholds_passed
-    from harness.judge_stage import run_judge_stage
+    from harness.orchestration.judge import run_judge_stage
 
     # The judge stage sends what the suite's judge scorers need before anything is scored.
     judged = run_judge_stage(run_dir, [s for s in prepared.suite.scorers if s.name == "judge"])

@@ -169,7 +169,7 @@ def _check_key(spec: JudgeSpec) -> None:
 
 
 async def _send(spec: JudgeSpec, wanted: list[tuple[Record, int]], run: RunDir) -> None:
-    from harness.endpoints import live_targets
+    from harness.orchestration.endpoints import live_targets
     from harness.runner import run_trials
 
     trials = judge_trials(spec, wanted, run)
