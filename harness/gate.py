@@ -1,19 +1,21 @@
 """Suite thresholds: evaluate `thresholds:` rules (`accuracy >= 0.8`, `p95_latency_s <= 8`) against a
-summary.json dict. Owns metric lookup in the summary and the pass/fail verdict; it never reads a run
-directory, computes statistics or prints (the report and the CLI do that with its results).
+typed `Summary` (harness.rundir.summary). Owns the metric names and their place in a summary cell, and
+the pass/fail verdict; it never reads a run directory, computes statistics or prints (the report and
+the CLI do that with its results).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from harness.config import ThresholdConfig
 from harness.errors import ConfigError
 from harness.rundir.layout import SUMMARY
+from harness.rundir.summary import Cell, Pct, Stat, Summary
 from harness.stats.ci import wilson_ci
 
 # Latency metrics: "<percentile>_<name>" -> summary cell["latency"][<key>][<percentile>].
@@ -26,12 +28,12 @@ _LATENCY_KEYS = {
     "queue_s": "queue_s",
 }
 _PERCENTILES = ("p50", "p90", "p95", "p99", "mean", "max")
-# Flat metrics: name -> path inside a summary cell.
-_PATHS: dict[str, tuple[str, ...]] = {
-    "error_rate": ("errors", "rate"),
-    "cost_per_correct_usd": ("cost", "per_correct_usd"),
-    "cost_per_trial_usd": ("cost", "per_trial_usd"),
-    "total_cost_usd": ("cost", "total_usd"),
+# Flat metrics: name -> its value in a summary cell.
+_PATHS: dict[str, Callable[[Cell], float | None]] = {
+    "error_rate": lambda cell: cell.errors.rate,
+    "cost_per_correct_usd": lambda cell: cell.cost.per_correct_usd,
+    "cost_per_trial_usd": lambda cell: cell.cost.per_trial_usd,
+    "total_cost_usd": lambda cell: cell.cost.total_usd,
 }
 _STAT_METRIC = re.compile(r"^(accuracy|score:.+|diversity|(pass@|maj@|pass\^)(k|\d+))$")
 # pass@3 / maj@3 / pass^3: the summary's pass@k / maj@k / pass^k STAT when its `k` is 3.
@@ -108,23 +110,20 @@ def validate_thresholds(thresholds: Sequence[ThresholdConfig], *, file: str | No
             )
 
 
-def evaluate_thresholds(
-    summary: Mapping[str, Any], thresholds: Sequence[ThresholdConfig]
-) -> list[ThresholdResult]:
+def evaluate_thresholds(summary: Summary, thresholds: Sequence[ThresholdConfig]) -> list[ThresholdResult]:
     """One result per threshold and cell (scope each_cell), or one per threshold (best_cell, overall).
 
     A metric missing from the summary is a failed result saying so, never an exception.
     """
     results: list[ThresholdResult] = []
-    cells: list[Mapping[str, Any]] = list(summary.get("cells") or [])
+    cells = list(summary.cells)
     for rule in thresholds:
         if rule.scope == "overall":
-            overall = summary.get("overall")
-            results.append(_evaluate(rule, overall if isinstance(overall, Mapping) else None, None))
+            results.append(_evaluate(rule, summary.overall, None))
         elif not cells:
             results.append(_fail(rule, None, None, f"{SUMMARY} has no cells to evaluate"))
         elif rule.scope == "each_cell":
-            results.extend(_evaluate(rule, cell, str(cell.get("cell_id", ""))) for cell in cells)
+            results.extend(_evaluate(rule, cell, cell.cell_id) for cell in cells)
         else:
             results.append(_best_cell(rule, cells))
     return results
@@ -135,10 +134,8 @@ def thresholds_passed(results: Sequence[ThresholdResult]) -> bool:
     return all(r.passed for r in results)
 
 
-def _evaluate(rule: ThresholdConfig, cell: Mapping[str, Any] | None, cell_id: str | None) -> ThresholdResult:
+def _evaluate(rule: ThresholdConfig, cell: Cell, cell_id: str | None) -> ThresholdResult:
     where = "the pooled run" if cell_id is None else f"cell {cell_id!r}"
-    if cell is None:
-        return _fail(rule, cell_id, None, f"{rule.metric}: {SUMMARY} has no {where}")
     observed, problem = _observe(rule, cell)
     if observed is None:
         return _fail(rule, cell_id, None, f"{rule.metric}: {problem} for {where}")
@@ -151,14 +148,14 @@ def _evaluate(rule: ThresholdConfig, cell: Mapping[str, Any] | None, cell_id: st
     )
 
 
-def _best_cell(rule: ThresholdConfig, cells: Sequence[Mapping[str, Any]]) -> ThresholdResult:
+def _best_cell(rule: ThresholdConfig, cells: Sequence[Cell]) -> ThresholdResult:
     """The cell whose value is most favourable for this rule decides (largest for >=/>, else smallest)."""
     observed = [(value, cell) for cell in cells if (value := _observe(rule, cell)[0]) is not None]
     if not observed:
         return _fail(rule, None, None, f"{rule.metric}: no cell of {SUMMARY} has this metric")
     pick = max if rule.op in (">=", ">") else min
     _, best = pick(observed, key=lambda pair: pair[0])
-    result = _evaluate(rule, best, str(best.get("cell_id", "")))
+    result = _evaluate(rule, best, best.cell_id)
     return ThresholdResult(
         result.metric,
         result.op,
@@ -172,59 +169,49 @@ def _best_cell(rule: ThresholdConfig, cells: Sequence[Mapping[str, Any]]) -> Thr
     )
 
 
-def _observe(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float | None, str]:
+def _observe(rule: ThresholdConfig, cell: Cell) -> tuple[float | None, str]:
     """The number this rule compares, or None and why it is missing."""
     metric = rule.metric
     if _STAT_METRIC.match(metric):
-        stat = _dig(cell, ("metrics", metric))
+        stat: Stat | None = cell.metrics.get(metric)
         if stat is None and (fixed := _MULTI_SAMPLE_N.match(metric)):
             prefix, wanted = fixed.groups()
-            stat = _dig(cell, ("metrics", f"{prefix}k"))
-            if isinstance(stat, Mapping) and stat.get("k") != int(wanted):
+            stat = cell.metrics.get(f"{prefix}k")
+            if stat is not None and stat.k != int(wanted):
                 return None, (
-                    f"this run's {prefix}k has k={stat.get('k')}, not {wanted} (k is the samples per "
+                    f"this run's {prefix}k has k={stat.k}, not {wanted} (k is the samples per "
                     f"item: numberResults x repeats x seeds; write {prefix}k to take whatever k the run has)"
                 )
-        if not isinstance(stat, Mapping):
-            available = sorted((cell.get("metrics") or {}).keys())
+        if stat is None:
+            available = sorted(cell.metrics)
             return None, f"metric not in {SUMMARY} (available: {', '.join(available) or 'none'})"
         key = {"point": "mean", "ci_low": "ci_low", "ci_high": "ci_high"}[rule.on]
-        return _number(stat.get(key), f"its {key} is empty")
+        return _number(getattr(stat, key), f"its {key} is empty")
     if match := _LATENCY_METRIC.match(metric):
         percentile, name = match.groups()
-        pct = _dig(cell, ("latency", _LATENCY_KEYS[name]))
-        if not isinstance(pct, Mapping):
+        pct: Pct | None = getattr(cell.latency, _LATENCY_KEYS[name])
+        if pct is None:
             return None, f"no {_LATENCY_KEYS[name]} latency in {SUMMARY} (none measured?)"
-        return _number(pct.get(percentile), f"{_LATENCY_KEYS[name]}.{percentile} is empty")
+        return _number(getattr(pct, percentile), f"{_LATENCY_KEYS[name]}.{percentile} is empty")
     if metric == "error_rate":
         return _error_rate(rule, cell)
     if metric in _PATHS:
-        return _number(_dig(cell, _PATHS[metric]), f"not in {SUMMARY} (no cost or no correct answer?)")
+        return _number(_PATHS[metric](cell), f"not in {SUMMARY} (no cost or no correct answer?)")
     return None, f"unknown metric (known: {', '.join(KNOWN_METRICS)})"
 
 
-def _error_rate(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float | None, str]:
-    rate, why = _number(_dig(cell, ("errors", "rate")), f"errors.rate not in {SUMMARY}")
+def _error_rate(rule: ThresholdConfig, cell: Cell) -> tuple[float | None, str]:
+    rate, why = _number(cell.errors.rate, f"errors.rate not in {SUMMARY}")
     if rule.on == "point" or rate is None:
         return rate, why
-    count, n = _dig(cell, ("errors", "count")), cell.get("n_trials")
-    if not isinstance(count, int) or not isinstance(n, int) or n <= 0:
-        return None, "errors.count or n_trials missing, so no CI"
-    low, high = wilson_ci(count, n)
+    if cell.n_trials <= 0:
+        return None, "no trials, so no CI"
+    low, high = wilson_ci(cell.errors.count, cell.n_trials)
     return (low if rule.on == "ci_low" else high), ""
 
 
 def _has_ci(metric: str) -> bool:
     return bool(_STAT_METRIC.match(metric)) or metric == "error_rate"
-
-
-def _dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = data
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(key)
-    return node
 
 
 def _number(raw: Any, why: str) -> tuple[float | None, str]:

@@ -89,7 +89,7 @@ def build_outputs(
     """
     from harness.config import ScorerConfig, ThresholdConfig
     from harness.gate import evaluate_thresholds
-    from harness.rundir import RunDir, layout, read_records
+    from harness.rundir import RunDir, layout, read_records, summary_from_json
     from harness.scoring import read_scores, score_records, write_scores
     from harness.stats import summarize
 
@@ -113,9 +113,9 @@ def build_outputs(
     judge = _judge_spend(run_dir)
     if judge is not None:
         summary["judge"] = judge
-    results = evaluate_thresholds(summary, thresholds)
+    results = evaluate_thresholds(summary_from_json(summary, where=str(run.summary_path)), thresholds)
     summary["thresholds"] = [r.to_dict() for r in results]
-    write_summary(run_dir, summary)
+    run.write_summary(summary_from_json(summary, where=str(run.summary_path)))
     path = (
         render_report(
             run_dir,

@@ -1,4 +1,4 @@
-"""Suite thresholds evaluated against hand-built summary.json dicts."""
+"""Suite thresholds evaluated against hand-built summaries (typed, as summary.json is read)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from harness.gate import (
     thresholds_passed,
     validate_thresholds,
 )
+from harness.rundir.summary import Summary
 
 
 def _stat(mean: float | None, low: float | None = None, high: float | None = None) -> dict[str, Any]:
@@ -34,19 +35,63 @@ def _cell(
     n_trials: int = 100,
     per_correct: float | None = 0.001,
 ) -> dict[str, Any]:
+    latency = {k: None for k in ("ttft_s", "ttft_answer_s", "itl_s", "output_tps")}
+    pct = _pct(1.0, p95)
     return {
         "cell_id": cell_id,
         "cell": {},
         "n_trials": n_trials,
+        "n_ok": n_trials - errors,
+        "n_error": errors,
+        "n_results": n_trials,
+        "n_items": n_trials,
         "metrics": {"accuracy": _stat(accuracy, accuracy - 0.05, accuracy + 0.05)},
-        "latency": {"e2e_s": _pct(1.0, p95), "ttft_s": None},
-        "cost": {"total_usd": 0.1, "per_trial_usd": 0.001, "per_correct_usd": per_correct},
-        "errors": {"count": errors, "rate": errors / n_trials},
+        "outcomes": {"correct": 0, "wrong": 0, "no_answer": 0, "truncated": 0, "error": errors, "invalid": 0},
+        "latency": {"e2e_s": pct, **latency, "e2e_from_schedule_s": pct, "queue_s": pct},
+        "tokens": {
+            "prompt": 0,
+            "completion": 0,
+            "thinking": 0,
+            "per_trial_prompt": 0.0,
+            "per_trial_completion": 0.0,
+            "per_trial_thinking": 0.0,
+        },
+        "cost": {
+            "total_usd": 0.1,
+            "per_trial_usd": 0.001,
+            "per_correct_usd": per_correct,
+            "service_usd": None,
+            "price_table_usd": 0.1,
+            "mismatch": False,
+        },
+        "errors": {
+            "count": errors,
+            "rate": errors / n_trials,
+            "by_kind": {},
+            "retries": 0,
+            "truncations": 0,
+            "rate_limit_wait_s": 0.0,
+            "retry_wait_s": 0.0,
+        },
     }
 
 
-def _summary(*cells: dict[str, Any]) -> dict[str, Any]:
-    return {"schema_version": 1, "suite": "t", "cells": list(cells), "overall": cells[0] if cells else None}
+def _summary(*cells: dict[str, Any], overall: dict[str, Any] | None = None) -> Summary:
+    return Summary.model_validate(
+        {
+            "schema_version": 1,
+            "suite": "t",
+            "primary_metric": "accuracy",
+            "scorers": ["numeric"],
+            "swept_axes": [],
+            "overall": overall or cells[0],
+            "cells": list(cells),
+            "comparisons": [],
+            "main_effects": {},
+            "rate": {"target_rps": None, "achieved_rps": None},
+            "cost": {"total_usd": 0.1, "service_usd": None, "price_table_usd": 0.1, "mismatch": False},
+        }
+    )
 
 
 def _rule(text: str, **kw: Any) -> ThresholdConfig:
@@ -83,8 +128,7 @@ def test_best_cell_picks_the_smallest_for_upper_bounds() -> None:
 
 
 def test_overall_scope_reads_the_pooled_cell() -> None:
-    summary = _summary(_cell("a", 0.9))
-    summary["overall"] = _cell("overall", 0.6)
+    summary = _summary(_cell("a", 0.9), overall=_cell("overall", 0.6))
     [result] = evaluate_thresholds(summary, [_rule("accuracy >= 0.8", scope="overall")])
     assert (result.cell_id, result.observed, result.passed) == (None, 0.6, False)
 
@@ -130,7 +174,7 @@ def test_null_cost_per_correct_fails() -> None:
 
 
 def test_summary_without_cells_fails_each_cell_rules() -> None:
-    [result] = evaluate_thresholds({"cells": []}, [_rule("accuracy >= 0.5")])
+    [result] = evaluate_thresholds(_summary(overall=_cell("overall", 0.9)), [_rule("accuracy >= 0.5")])
     assert result.passed is False
     assert "no cells" in result.message
 

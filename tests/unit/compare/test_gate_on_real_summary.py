@@ -3,18 +3,16 @@ the gate reads are the ones the stats layer writes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import orjson
 import pytest
 from compare_builders import CellSpec, ones_then_zeros, write_run
 
 from harness.config import ThresholdConfig
 from harness.gate import evaluate_thresholds
+from harness.rundir import RunDir, Summary
 
 
 @pytest.fixture(scope="module")
-def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def summary(tmp_path_factory: pytest.TempPathFactory) -> Summary:
     run = write_run(
         tmp_path_factory.mktemp("gate") / "run",
         {
@@ -24,9 +22,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             "b": CellSpec(ones_then_zeros(50, 30), errors={0, 1}),
         },
     )
-    data = orjson.loads((Path(run) / "summary.json").read_bytes())
-    assert isinstance(data, dict)
-    return data
+    return RunDir(run).summary()
 
 
 @pytest.mark.parametrize(
@@ -42,14 +38,14 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     ],
 )
 def test_each_metric_is_found_in_a_real_summary(
-    summary: dict[str, object], rule: str, cell: str, observed: float
+    summary: Summary, rule: str, cell: str, observed: float
 ) -> None:
     results = evaluate_thresholds(summary, [ThresholdConfig.model_validate(rule)])
     [result] = [r for r in results if r.cell_id == cell]
     assert result.observed == pytest.approx(observed, rel=1e-6), result.message
 
 
-def test_ci_bounds_and_scopes_on_a_real_summary(summary: dict[str, object]) -> None:
+def test_ci_bounds_and_scopes_on_a_real_summary(summary: Summary) -> None:
     [low] = evaluate_thresholds(
         summary, [ThresholdConfig.model_validate("accuracy >= 0.7 on ci_low in best_cell")]
     )
