@@ -143,8 +143,7 @@ def _bootstrap_quantile(data: npt.NDArray[np.float64], q: float) -> npt.NDArray[
 
 def _cell_axes(side: RunSide, cell_id: str) -> Mapping[str, Any]:
     cell = side.summary_cell(cell_id)
-    axes = (cell or {}).get("cell")
-    return axes if isinstance(axes, Mapping) else {}
+    return cell.cell if cell is not None else {}
 
 
 def _machine_info(manifest: Mapping[str, Any]) -> dict[str, Any]:

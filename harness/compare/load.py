@@ -14,7 +14,8 @@ from harness.compare.model import TrialKey
 from harness.config import GateConfig
 from harness.errors import EXIT_USAGE, HarnessError, StoreError
 from harness.records import Record, Score
-from harness.rundir import RunDir, layout, read_json_object
+from harness.rundir import RunDir, layout, read_json_object, summary_from_json
+from harness.rundir.summary import Cell, Summary
 
 # Answer texts kept per trial for the flipped-items listing (the whole text stays in records.jsonl).
 MAX_TEXT_CHARS = 2000
@@ -47,7 +48,7 @@ class RunSide:
 
     path: Path
     kind: Literal["run", "summary"]
-    summary: dict[str, Any]
+    summary: Summary | None  # None: a run directory not summarised yet
     manifest: dict[str, Any] | None
     trials: dict[TrialKey, TrialRow] = field(default_factory=dict)
     scores: list[Score] = field(default_factory=list)
@@ -58,20 +59,19 @@ class RunSide:
         suite = (self.manifest or {}).get("suite")
         if isinstance(suite, Mapping) and suite.get("name"):
             return str(suite["name"])
-        name = self.summary.get("suite")
-        return str(name) if name else None
+        name = self.summary.suite if self.summary is not None else None
+        return name or None
 
     def cell_ids(self) -> list[str]:
         """Cells in the order the run lists them (summary order, else first appearance)."""
-        ids = [str(c.get("cell_id")) for c in self.summary.get("cells") or [] if c.get("cell_id") is not None]
+        ids = [c.cell_id for c in self.summary.cells] if self.summary is not None else []
         ids.extend(key[0] for key in self.trials)
         return list(dict.fromkeys(ids))
 
-    def summary_cell(self, cell_id: str) -> Mapping[str, Any] | None:
-        for cell in self.summary.get("cells") or []:
-            if cell.get("cell_id") == cell_id:
-                return cell  # type: ignore[no-any-return]
-        return None
+    def summary_cell(self, cell_id: str) -> Cell | None:
+        """The summary's cell of this id (grid cells only, not `overall`), or None."""
+        cells = self.summary.cells if self.summary is not None else []
+        return next((cell for cell in cells if cell.cell_id == cell_id), None)
 
     def describe(self) -> dict[str, Any]:
         manifest = self.manifest or {}
@@ -84,7 +84,9 @@ class RunSide:
             "git_commit": manifest.get("git_commit"),
             "harness_version": manifest.get("harness_version"),
             "targets": sorted((manifest.get("targets") or {}).keys()),
-            "n_trials": len(self.trials) if self.kind == "run" else _summary_trials(self.summary),
+            "n_trials": len(self.trials)
+            if self.kind == "run"
+            else (self.summary.overall.n_trials if self.summary is not None else None),
             "primary_scorer": self.primary_scorer,
         }
 
@@ -103,7 +105,7 @@ def load_side(path: Path, *, role: str) -> RunSide:
             f"{role} {path}: neither {layout.RECORDS} nor {layout.SUMMARY}; is this a run directory?"
         )
     manifest = run.manifest().to_dict()
-    summary = _read_summary(run.summary_path, role) if run.has_summary() else {}
+    summary = _read_summary(run.summary_path, role) if run.has_summary() else None
     records = run.records()  # each trial's latest record
     scores = _read_scores(run, records, manifest)
     primary = _primary_scorer(summary, manifest, scores)
@@ -171,8 +173,9 @@ def completeness_problems(side: RunSide, role: str, gate: GateConfig) -> list[st
         rates = {cell: sum(not ok for ok in oks) / len(oks) for cell, oks in per_cell.items()}
         total = sum(not row.ok for row in side.trials.values()) / done if done else 0.0
     else:
-        rates = {str(c.get("cell_id")): _error_rate(c) for c in side.summary.get("cells") or []}
-        total = _error_rate(side.summary.get("overall") or {})
+        cells = side.summary.cells if side.summary is not None else []
+        rates = {c.cell_id: float(c.errors.rate) for c in cells}
+        total = float(side.summary.overall.errors.rate) if side.summary is not None else 0.0
     if total > gate.max_error_rate:
         problems.append(f"{role} error rate {total:.1%} exceeds max_error_rate {gate.max_error_rate:.1%}")
     over = [f"{cell} ({rate:.1%})" for cell, rate in rates.items() if rate > gate.max_error_rate]
@@ -181,21 +184,11 @@ def completeness_problems(side: RunSide, role: str, gate: GateConfig) -> list[st
     return problems
 
 
-def _error_rate(cell: Mapping[str, Any]) -> float:
-    rate = (cell.get("errors") or {}).get("rate")
-    return float(rate) if isinstance(rate, int | float) else 0.0
-
-
-def _summary_trials(summary: Mapping[str, Any]) -> int | None:
-    n = (summary.get("overall") or {}).get("n_trials")
-    return int(n) if isinstance(n, int) else None
-
-
-def _read_summary(path: Path, role: str) -> dict[str, Any]:
+def _read_summary(path: Path, role: str) -> Summary:
     data = read_json_object(path, role)
     if not isinstance(data.get("cells"), list):
         raise StoreError(f"{role} {path}: not a {layout.SUMMARY} (no 'cells' list)")
-    return data
+    return summary_from_json(data, where=f"{role} {path}")
 
 
 def _read_scores(run: RunDir, records: Sequence[Record], manifest: Mapping[str, Any]) -> list[Score]:
@@ -214,17 +207,17 @@ def _read_scores(run: RunDir, records: Sequence[Record], manifest: Mapping[str, 
 
 
 def _scorer_names(side: RunSide) -> list[str]:
-    names = side.summary.get("scorers")
-    if isinstance(names, list) and names:
-        return [str(n) for n in names]
+    names = side.summary.scorers if side.summary is not None else []
+    if names:
+        return list(names)
     return [side.primary_scorer] if side.primary_scorer else []
 
 
 def _primary_scorer(
-    summary: Mapping[str, Any], manifest: Mapping[str, Any], scores: Sequence[Score]
+    summary: Summary | None, manifest: Mapping[str, Any], scores: Sequence[Score]
 ) -> str | None:
     present = list(dict.fromkeys(s.scorer for s in scores))
-    candidates: list[str] = [str(n) for n in summary.get("scorers") or []]
+    candidates: list[str] = list(summary.scorers) if summary is not None else []
     suite = manifest.get("suite")
     for spec in (suite.get("scorers") or []) if isinstance(suite, Mapping) else []:
         if isinstance(spec, str):

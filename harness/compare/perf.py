@@ -5,12 +5,13 @@ ratio whose whole CI lies above the configured ratio. Pure numbers in, Checks ou
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from harness.compare.load import RunSide, TrialRow
 from harness.compare.model import Check, CheckKind, CheckVerdict
 from harness.config import GateConfig
+from harness.rundir.summary import Cell, Pct
 
 if TYPE_CHECKING:
     import numpy as np
@@ -229,14 +230,15 @@ def _verdict(
     )
 
 
-def _summary_value(cell: Mapping[str, Any] | None, metric: str) -> float | None:
+def _summary_value(cell: Cell | None, metric: str) -> float | None:
     if cell is None:
         return None
     source, q = SOURCES[metric]
     if q is None:
-        raw = (cell.get("cost") or {}).get("per_trial_usd")
+        raw = cell.cost.per_trial_usd
     else:
-        raw = ((cell.get("latency") or {}).get(source) or {}).get(f"p{round(q * 100)}")
+        pct: Pct | None = getattr(cell.latency, source)
+        raw = getattr(pct, f"p{round(q * 100)}") if pct is not None else None
     return float(raw) if isinstance(raw, int | float) else None
 
 

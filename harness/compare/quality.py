@@ -7,13 +7,14 @@ harness.stats; this module only chooses them, applies the tolerance and words th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.compare.load import RunSide
 from harness.compare.model import Check, CheckVerdict, Flip, TrialKey
 from harness.config import GateConfig
+from harness.rundir.summary import Cell
 
 PAIRED_TEST = "paired bootstrap CI, exact McNemar (Holm)"
 PAIRED_TEST_NONBINARY = "paired bootstrap CI"
@@ -238,18 +239,16 @@ def _skipped(cell: str, metric: str, test: str, tol: float, why: str) -> Check:
     )
 
 
-def _stat(
-    cell: Mapping[str, Any] | None, metric: str
-) -> tuple[float, float, float, int, float | None, bool] | None:
+def _stat(cell: Cell | None, metric: str) -> tuple[float, float, float, int, float | None, bool] | None:
     """(mean, ci_low, ci_high, n, se, is_wilson) of a summary STAT, None when it is incomplete."""
-    stat = ((cell or {}).get("metrics") or {}).get(metric)
-    if not isinstance(stat, Mapping):
+    stat = cell.metrics.get(metric) if cell is not None else None
+    if stat is None:
         return None
-    mean, low, high = (_num(stat.get(k)) for k in ("mean", "ci_low", "ci_high"))
-    n = stat.get("n")
-    if mean is None or low is None or high is None or not isinstance(n, int) or n <= 0:
+    mean, low, high = _num(stat.mean), _num(stat.ci_low), _num(stat.ci_high)
+    n = stat.n
+    if mean is None or low is None or high is None or n <= 0:
         return None
-    return mean, low, high, n, _num(stat.get("se")), stat.get("method") == "wilson"
+    return mean, low, high, n, _num(stat.se), stat.method == "wilson"
 
 
 def _num(value: Any) -> float | None:
