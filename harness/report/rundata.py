@@ -9,7 +9,6 @@ second pass over a 100,000-line file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -19,6 +18,8 @@ import orjson
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+    from harness.rundir import RunDir
 
 # Inter-token gaps kept per record: enough for a distribution, small enough for 100,000 streams.
 ITL_SAMPLES_PER_RECORD = 32
@@ -44,23 +45,6 @@ class RunFiles:
 def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame's rows as dicts (pandas' own typing of to_dict is too loose for mypy --strict)."""
     return cast(list[dict[str, Any]], frame.to_dict("records"))
-
-
-def iter_jsonl(path: Path) -> Iterator[tuple[int, bytes, dict[str, Any] | None]]:
-    """(line number, raw bytes, parsed object or None when the line is torn or not an object)."""
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle):
-            raw = line.rstrip(b"\r\n")
-            if not raw.strip():
-                continue
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                yield number, raw, None
-                continue
-            yield number, raw, obj if isinstance(obj, dict) else None
 
 
 def axis_key(value: Any) -> Any:
@@ -125,7 +109,7 @@ def load_run_files(run_dir: Path, *, summary: dict[str, Any] | None = None) -> R
         records[name] = pd.Series(values, dtype=object, index=records.index)
     itl_ms = {cell: np.concatenate(parts) for cell, parts in itl_parts.items()}
 
-    primary, results = _read_scores(run.scores_path, summary, records)
+    primary, results = _read_scores(run, summary, records)
     return RunFiles(
         run_dir=run_dir,
         manifest=manifest,
@@ -140,15 +124,15 @@ def load_run_files(run_dir: Path, *, summary: dict[str, Any] | None = None) -> R
 
 
 def _read_scores(
-    path: Path, summary: dict[str, Any], records: pd.DataFrame
+    run: RunDir, summary: dict[str, Any], records: pd.DataFrame
 ) -> tuple[str | None, pd.DataFrame]:
     """The primary scorer's scores joined with their records' cell, item and axis values."""
     import pandas as pd
 
     wanted = [str(s) for s in summary.get("scorers") or []]
     by_scorer: dict[str, dict[str, list[Any]]] = {}
-    for _, _, score in iter_jsonl(path):
-        if score is None or "trial_key" not in score:
+    for score in run.score_lines():
+        if "trial_key" not in score:
             continue
         name = str(score.get("scorer", ""))
         cols = by_scorer.setdefault(

@@ -8,7 +8,7 @@ ever appended, by harness.rundir.store.RunStore.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +165,23 @@ class RunDir:
 
     def scores(self) -> list[Score]:
         return read_scores(self.path)
+
+    def score_lines(self) -> Iterator[dict[str, Any]]:
+        """scores.jsonl's JSON objects, parsed one line at a time without building Scores (the report's
+        fast path); lines that are torn or not objects are skipped. Nothing when there is no file."""
+        if not self.scores_path.exists():
+            return
+        with self.scores_path.open("rb") as handle:
+            for line in handle:
+                raw = line.rstrip(b"\r\n")
+                if not raw.strip():
+                    continue
+                try:
+                    obj = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(obj, dict):
+                    yield obj
 
     def manifest(self) -> Manifest:
         """The typed manifest; a StoreError when it is missing, unreadable or does not fit the schema."""
