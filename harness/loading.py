@@ -5,6 +5,7 @@ field path, bad value and allowed keys (with a did-you-mean). Reads files only; 
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from harness import paths
 from harness.config import SuiteConfig, TargetConfig
 from harness.errors import ConfigError
-from harness.grid import did_you_mean
+from harness.grid import FIELD_ERROR, did_you_mean
 
 OVERRIDE_FILE = "--set"
 Loc = tuple[str | int, ...]
@@ -68,28 +69,184 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+# Limits of what a hand-written config file may be. Aliases may repeat a value, never multiply it: a
+# "billion laughs" document is a few hundred bytes that expands to billions of values downstream.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_EXPANDED_VALUES = 100_000
+MAX_DEPTH = 64
+
+
 def read_yaml(path: Path) -> YamlDocument:
-    """Parse a YAML file; syntax errors and duplicate keys become ConfigErrors with their line."""
+    """Parse a YAML file; syntax errors, duplicate keys, non-UTF-8 bytes, alias bombs and non-finite
+    numbers (.nan, .inf) become ConfigErrors with their line."""
     file = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"the file has {size:,} bytes, more than the {MAX_FILE_BYTES:,} a config file may have "
+                "(data belongs in the dataset file)",
+                file=file,
+            )
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError("file not found", file=file) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", file=file) from exc
+    text = decode_utf8(raw, file)
+    node, data = parse_yaml(text, file)
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines, file)
+    doc = YamlDocument(data, file, lines)
+    errors = non_finite_errors(doc)
+    if errors:
+        raise combine_errors(errors)
+    return doc
+
+
+def decode_utf8(raw: bytes, file: str) -> str:
+    """The file's text; bytes that are not UTF-8 are a ConfigError naming their line and column."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError(
+            f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column {column} "
+            "cannot be decoded (save the file as UTF-8)",
+            file=file,
+            line=line,
+        ) from None
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a nesting limit (its composer recurses: deep nesting would be a
+    RecursionError)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = typing.cast(Any, self).peek_event().start_mark  # peek_event is untyped in the stubs
+                raise ConfigError(
+                    f"values are nested more than {MAX_DEPTH} levels deep",
+                    file=str(self.name),
+                    line=mark.line + 1 if mark else None,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def parse_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    """Compose and construct one YAML document (parsed once); refuses alias bombs and deep nesting."""
+    loader = _GuardedLoader(text)
+    loader.name = file
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        check_expansion(node, file)
+        return node, loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-        raise ConfigError(message, file=file, line=mark.line + 1 if mark else None) from exc
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _index_lines(node, (), lines, file)
-    return YamlDocument(data, file, lines)
+        raise ConfigError(message, file=file, line=mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
+
+
+def check_expansion(root: yaml.Node, file: str) -> None:
+    """Refuse a document that aliases expand past MAX_EXPANDED_VALUES values (when the file itself holds
+    fewer), past MAX_DEPTH levels, or into a cycle; before anything walks the expanded values."""
+    distinct: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in distinct:
+            distinct.add(id(node))
+            stack.extend(_children(node))
+    limit = max(MAX_EXPANDED_VALUES, len(distinct))
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        line = node.start_mark.line + 1
+        if key in active:
+            raise ConfigError(
+                "an alias refers to a value that contains it (a recursive structure)", file=file, line=line
+            )
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                f"values are nested more than {MAX_DEPTH} levels deep (through aliases)", file=file, line=line
+            )
+        active.add(key)
+        total = 1
+        for child in _children(node):
+            total += size(child, depth + 1)
+            if total > limit:
+                raise ConfigError(
+                    f"YAML aliases expand this document to more than {MAX_EXPANDED_VALUES:,} values "
+                    "(an anchor may be repeated, not multiplied: is this a 'billion laughs' file?)",
+                    file=file,
+                    line=child.start_mark.line + 1,
+                )
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root, 1)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def non_finite_errors(doc: YamlDocument, *, overridden: Iterable[str] = ()) -> list[ConfigError]:
+    """Every NaN or infinity in the document (YAML's .nan, .inf, -.inf): no setting, bound or limit
+    means anything with them, and NaN passes every range check."""
+    overridden = set(overridden)
+    errors: list[ConfigError] = []
+    seen: set[int] = set()  # an aliased value is reported once, where it first appears
+
+    def walk(value: Any, loc: Loc) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            dotted = _dotted(loc)
+            from_flag = any(dotted == o or dotted.startswith(o + ".") for o in overridden)
+            errors.append(
+                ConfigError(
+                    f"{value!r} is not a finite number (.nan, .inf and -.inf are refused in every field)",
+                    file=OVERRIDE_FILE if from_flag else doc.file,
+                    line=None if from_flag else doc.line(loc),
+                    field=dotted or None,
+                    allowed="a finite number",
+                )
+            )
+        elif isinstance(value, dict | list):
+            if id(value) in seen:
+                return
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in items:
+                walk(child, (*loc, key if isinstance(key, int) and isinstance(value, list) else str(key)))
+
+    walk(doc.data, ())
+    return errors
 
 
 def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str) -> None:
@@ -126,10 +283,15 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     parts: list[str | int] = [int(p) if p.isdigit() else p for p in path.split(".")]
     if any(p == "" for p in parts):
         raise ConfigError(f"empty component in the path {path!r}", file=OVERRIDE_FILE, field=path)
+    if not raw.strip():
+        return parts, None
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"the value {raw!r} is not valid YAML", file=OVERRIDE_FILE, field=path) from exc
+        _, value = parse_yaml(raw, OVERRIDE_FILE)
+    except ConfigError as exc:
+        problem = exc.message.removeprefix("invalid YAML: ")
+        raise ConfigError(
+            f"the value {raw!r} is not valid YAML: {problem}", file=OVERRIDE_FILE, field=path
+        ) from None
     return parts, value
 
 
@@ -207,7 +369,9 @@ def validation_errors(
     overridden = set(overridden)
     errors: list[ConfigError] = []
     for error in exc.errors():
-        loc = _data_loc(doc.data, error["loc"])
+        # A model-level check names the field it is about (harness.grid.field_error).
+        inner = tuple(error.get("ctx", {}).get("field_path", ())) if error["type"] == FIELD_ERROR else ()
+        loc = _data_loc(doc.data, (*error["loc"], *inner))
         dotted = _dotted(loc)
         file: str = doc.file
         line = doc.line(loc)
@@ -225,6 +389,9 @@ def validation_errors(
             allowed = choices or None
         elif kind == "missing":
             message = "required field is missing"
+        elif kind == FIELD_ERROR:
+            message = str(error["msg"])
+            allowed = error.get("ctx", {}).get("allowed")
         else:
             text = str(error["msg"]).removeprefix("Value error, ")
             message = (
@@ -304,6 +471,8 @@ def load_suite_source(path: str | Path, *, overrides: Sequence[str] = ()) -> Sui
         raise ConfigError("a suite file must be a YAML mapping (name:, dataset:, ...)", file=doc.file)
     data, touched = apply_overrides(doc.data, overrides)
     doc = YamlDocument(data, doc.file, doc.lines)
+    if touched and (errors := non_finite_errors(doc, overridden=touched)):
+        raise combine_errors(errors)
     try:
         config = SuiteConfig.model_validate(data, context={"base_dir": path.parent})
     except ValidationError as exc:
