@@ -395,7 +395,7 @@ def load_card(name_or_path: str | Path) -> ModelCard:
                 f"no capability card {str(name_or_path)!r}", field="capability", allowed=available
             )
         path = candidate
-    from harness.loading import YamlDocument, read_yaml, validation_errors
+    from harness.yamldoc import YamlDocument, read_yaml, validation_errors
 
     doc = read_yaml(path)  # the one guarded reader: encoding, alias bombs, NaN, line numbers
     try:

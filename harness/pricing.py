@@ -34,7 +34,7 @@ def load_price_table(path: Path | None = None) -> dict[str, PriceConfig]:
     cached = _cache.get(str(path))
     if cached and cached[0] == mtime:
         return cached[1]
-    from harness.loading import read_yaml  # the guarded reader: encoding, alias bombs, NaN prices
+    from harness.yamldoc import read_yaml  # the guarded reader: encoding, alias bombs, NaN prices
 
     doc = read_yaml(path)
     raw: Any = doc.data

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import loading
+from harness import yamldoc
 from harness.errors import ConfigError
 from harness.loading import (
     apply_overrides,
@@ -259,7 +259,7 @@ def test_aliases_that_repeat_a_value_are_accepted(tmp_path: Path) -> None:
 
 
 def test_alias_expansion_past_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loading, "MAX_EXPANDED_VALUES", 50)
+    monkeypatch.setattr(yamldoc, "MAX_EXPANDED_VALUES", 50)
     # 1 + 1 + 1 + 6 * 7 = 45 values, no aliases: under the limit.
     literal = write(tmp_path, "a: [" + ", ".join("[1, 2, 3, 4, 5, 6]" for _ in range(6)) + "]\n", "lit.yaml")
     assert len(read_yaml(literal).data["a"]) == 6
@@ -271,7 +271,7 @@ def test_alias_expansion_past_the_limit_is_refused(tmp_path: Path, monkeypatch: 
 
 
 def test_a_large_file_without_aliases_is_not_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loading, "MAX_EXPANDED_VALUES", 50)
+    monkeypatch.setattr(yamldoc, "MAX_EXPANDED_VALUES", 50)
     path = write(tmp_path, "a: [" + ", ".join(str(i) for i in range(200)) + "]\n")
     assert len(read_yaml(path).data["a"]) == 200
 
@@ -295,7 +295,7 @@ def test_deep_nesting_is_a_config_error_not_a_recursion_error(tmp_path: Path) ->
 
 
 def test_file_too_large_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(yamldoc, "MAX_FILE_BYTES", 100)
     with pytest.raises(ConfigError, match="more than the 100 a config file may have"):
         read_yaml(write(tmp_path, "a: " + "x" * 200 + "\n"))
 
@@ -326,7 +326,7 @@ def test_non_finite_override_is_attributed_to_set(suite_file: Path) -> None:
 
 
 def test_override_alias_bomb_is_refused(suite_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loading, "MAX_EXPANDED_VALUES", 50)
+    monkeypatch.setattr(yamldoc, "MAX_EXPANDED_VALUES", 50)
     with pytest.raises(ConfigError, match="aliases expand") as info:
         parse_override(
             "settings.stopSequences=[&a [x, x, x, x, x, x, x, x], [*a, *a, *a, *a, *a, *a, *a, *a]]"
