@@ -361,3 +361,21 @@ def test_control_the_same_files_without_the_fault_do_reach_the_simulator(
     assert code == 0, capsys.readouterr().err
     assert sent(simulator)[1] == tasks + 3 * len(ROWS)
     assert (tmp_path / "empty" / "records.jsonl").is_file()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.args], ids=[c.id for c in CASES if not c.args])
+def test_validate_refuses_the_same_files(
+    case: Case,
+    tmp_path: Path,
+    simulator: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BAD_INPUT_TEST_KEY", "test-key")
+    monkeypatch.chdir(tmp_path)
+    argv = write_case(case, tmp_path, simulator.running.runware_url)  # type: ignore[attr-defined]
+    argv[0] = "validate"
+    argv.remove("--no-progress")
+    before = sent(simulator)
+    check_refusal(case, main(argv), capsys.readouterr().err)
+    assert sent(simulator) == before
