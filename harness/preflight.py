@@ -190,6 +190,14 @@ def check_shadowed(suite: SuiteConfig, source: SuiteSource, cells: Sequence[Cell
     return errors
 
 
+def _with_value(violation: Any, value: Any) -> str:
+    """The card's message with the bad value, unless the message already shows it."""
+    text = str(violation.message).rstrip(".")
+    if not any(f"got {shown}" in text for shown in (repr(value), str(value))):
+        text += f"; got {value!r}"
+    return text
+
+
 def _allowed_text(violation: Any) -> Sequence[object] | str | None:
     if violation.allowed_values:
         return list(violation.allowed_values)
@@ -241,10 +249,7 @@ def check_settings(
                 )
             else:
                 where = f"cell {cell.id}, " if origin.startswith("grid.") else ""
-                text, value = violation.message.rstrip("."), values.get(name)
-                if not any(f"got {shown}" in text for shown in (repr(value), str(value))):
-                    text += f"; got {value!r}"  # unless the card's message already shows the value
-                message = f"{text} ({where}target {res.target}, card {card.name})"
+                message = f"{_with_value(violation, values.get(name))} ({where}target {res.target}, card {card.name})"
             errors[key] = ConfigError(
                 message, file=file, field=origin, line=line, allowed=_allowed_text(violation)
             )
@@ -263,13 +268,10 @@ def check_settings(
             origin = f"settings.{name}"
             key = (origin, repr(shadowed.get(name)))
             file, line = source.where(origin)
-            text, value = violation.message.rstrip("."), shadowed.get(name)
-            if not any(f"got {shown}" in text for shown in (repr(value), str(value))):
-                text += f"; got {value!r}"
             errors.setdefault(
                 key,
                 ConfigError(
-                    f"{text} (card {card.name})",
+                    f"{_with_value(violation, shadowed.get(name))} (card {card.name})",
                     file=file,
                     field=origin,
                     line=line,

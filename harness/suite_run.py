@@ -311,8 +311,9 @@ def execute(
     """Send a prepared plan (or print it on --dry-run) and build every derived output (in `worker`
     when given: harness.report.worker)."""
     out = out or sys.stdout
-    if options.dry_run and (options.resume or options.out):
-        _check_run_dir(options.resume or options.out or Path(), options, prepared.suite.name)
+    chosen = options.resume or options.out
+    if options.dry_run and chosen is not None:  # the real run would refuse it: say so now
+        _check_run_dir(chosen, options, prepared.suite.name)
     if options.dry_run:
         estimate = estimate_prepared(prepared)
         print(format_plan(prepared, estimate), file=out)
