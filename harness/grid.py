@@ -129,6 +129,14 @@ class GridConfig(BaseModel):
                 raise ValueError(f"grid.cells[{index}] is empty")
             for name, value in cell.items():
                 _check_axis(name, [value], f"grid.cells[{index}]")
+        # An explicit cell may repeat a cell of the product (it is kept once), not another explicit cell.
+        if (pair := _repeated([[cell] for cell in self.cells])) is not None:
+            first, again = pair
+            raise field_error(
+                ("cells", again),
+                f"repeats grid.cells.{first} ({cell_id(self.cells[again])}): it would be the same cell",
+                allowed="distinct cells",
+            )
         known = set(seen) | {name for cell in self.cells for name in cell}
         for index, rule in enumerate(self.exclude):
             if not rule:
@@ -149,7 +157,11 @@ def _value_key(value: Any) -> str:
         return f"b:{value}"
     if isinstance(value, int | float):
         return f"n:{float(value)!r}"
-    return "j:" + json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, list):
+        return "l:[" + ",".join(_value_key(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "d:{" + ",".join(f"{json.dumps(str(k))}:{_value_key(value[k])}" for k in sorted(value)) + "}"
+    return "j:" + json.dumps(value)
 
 
 def _repeated(rows: list[list[Any]]) -> tuple[int, int] | None:

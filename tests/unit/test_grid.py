@@ -70,3 +70,13 @@ def test_exclude_can_leave_a_setting_unused() -> None:
     assert shadowed_settings({"temperature": 0.6}, expand_grid(GridConfig.model_validate(grid))) == [
         "temperature"
     ]
+
+
+def test_a_repeated_explicit_cell_is_refused_but_one_repeating_a_product_cell_is_kept_once() -> None:
+    error = field_error(
+        {"cells": [{"topK": 5, "temperature": 0}, {"topK": 6}, {"temperature": 0.0, "topK": 5}]}
+    )
+    assert error["ctx"]["field_path"] == ("cells", 2)
+    assert "repeats grid.cells.0" in error["msg"]
+    grid = GridConfig.model_validate({"topK": [20], "cells": [{"topK": 20}]})
+    assert [c.id for c in expand_grid(grid)] == ["topK=20"]

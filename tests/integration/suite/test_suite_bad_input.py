@@ -146,6 +146,11 @@ CASES = [
         ("broken.yaml:10", "grid.zip.0", "point 2", "repeats point 0"),
         BASE + "grid:\n  zip:\n    - {temperature: [0.2, 0.7, 0.2], topK: [20, 40, 20]}\n",
     ),
+    Case(
+        "grid-explicit-cell-repeat",
+        ("broken.yaml:12", "grid.cells.2", "repeats grid.cells.0"),
+        BASE + "grid:\n  cells:\n    - {topK: 5}\n    - {topK: 6}\n    - {topK: 5}\n",
+    ),
     # 4. an invalid value in a shadowed setting (it was never checked)
     Case(
         "shadowed-setting-invalid",
