@@ -158,6 +158,12 @@ class _Engine:
                 f"records.jsonl line {torn_line} was incomplete (the last run was killed mid-write); "
                 "it was cut off and its trial will be sent again"
             )
+        stale = self.store.stale_lock_owner
+        if stale is not None:
+            self.observer.on_notice(
+                f"the run directory's lock was left by pid {stale.get('pid')}, which is no longer running "
+                "(killed?); it was taken over"
+            )
         started = time.perf_counter()
         status = "failed"
         try:
