@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -136,6 +137,10 @@ class HTTPProvider:
             if resp.status >= 300:
                 raw = await resp.read()
                 raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+            if resp.content_type == "application/json":
+                # A JSON reply to a stream request (an error envelope with status 200): one event.
+                on_event(await resp.read(), clock())
+                return first_byte
             ended = False
             async for chunk in resp.content.iter_any():
                 now = clock()
@@ -303,6 +308,36 @@ def loads(body: bytes, what: str) -> Any:
     except orjson.JSONDecodeError as exc:
         snippet = body[:80].decode("utf-8", "replace")
         raise MalformedResponseError(f"malformed JSON in {what}: {exc} (body starts {snippet!r})") from exc
+
+
+def loads_lenient(body: bytes, what: str) -> tuple[Any, bool]:
+    """Like `loads`, but well-formed JSON with invalid UTF-8 inside some strings still parses: the bad
+    bytes become lone surrogates (see `has_bad_text`), so the items around them are not lost. Returns
+    (payload, whether the lenient path was needed)."""
+    try:
+        return orjson.loads(body), False
+    except orjson.JSONDecodeError as exc:
+        try:
+            return json.loads(body.decode("utf-8", "surrogateescape")), True
+        except ValueError:
+            pass
+        snippet = body[:80].decode("utf-8", "replace")
+        raise MalformedResponseError(f"malformed JSON in {what}: {exc} (body starts {snippet!r})") from exc
+
+
+def has_bad_text(value: Any) -> bool:
+    """Whether any string in `value` holds bytes that were not UTF-8 (`loads_lenient`'s surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, Mapping):
+        return any(has_bad_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_bad_text(v) for v in value)
+    return False
 
 
 class mapped_errors:

@@ -21,7 +21,9 @@ from harness.providers._http import (
     HTTPProvider,
     error_from_item,
     error_items,
+    has_bad_text,
     loads,
+    loads_lenient,
     mapped_errors,
 )
 from harness.providers._wire import (
@@ -29,6 +31,7 @@ from harness.providers._wire import (
     add_cost,
     add_usage,
     is_error_item,
+    negative,
     reasoning_text,
     result_from_item,
     usage_from_runware,
@@ -108,8 +111,9 @@ class RunwareProvider(HTTPProvider):
             sent = self._clock()
             first_byte, raw = await self._post(guard, body)
         done = self._clock()
-        payload = loads(raw, "textInference response")
-        if len(trials) == 1:
+        # Lenient: invalid UTF-8 inside one result must not cost the well-formed results beside it.
+        payload, lenient = loads_lenient(raw, "textInference response")
+        if len(trials) == 1 and not lenient:
             item = _single_item(payload, uuids[0])
             if item is not None:  # the common reply: one task, one result, no error
                 outcome = TaskOutcome(uuids[0], sent, done, [], first_byte_at_s=first_byte)
@@ -120,45 +124,59 @@ class RunwareProvider(HTTPProvider):
         for trial, task_uuid in zip(trials, uuids, strict=True):
             items, error = found.get(task_uuid, ([], None))
             outcome = TaskOutcome(task_uuid, sent, done, [], first_byte_at_s=first_byte)
-            _fill(outcome, trial, items, error)
+            _fill(outcome, trial, items, error, lenient=lenient)
             outcomes.append(outcome)
         return outcomes
 
     async def _send_async(self, trials: Sequence[Trial], uuids: list[str], body: bytes) -> list[TaskOutcome]:
+        """Submit, then poll until every task is final. Results that arrived are kept whatever ends
+        the polling (a timeout, failed polls): they were paid for, and only the tasks still pending
+        fail with that error."""
         target = self._target
         states: dict[str, tuple[dict[Any, Mapping[str, Any]], ProviderError | None, float | None]] = {
             u: ({}, None, None) for u in uuids
         }
         by_uuid = dict(zip(uuids, trials, strict=True))
-        async with mapped_errors(target.timeouts, secret=self._secret) as guard:
-            sent = self._clock()
-            first_byte, raw = await self._post(guard, body)
-            pending = self._absorb(states, by_uuid, loads(raw, "async acknowledgement"))
-            # The SDKs' schedule: first poll after poll_initial_s, the next half that later, then x1.5.
-            delay = target.poll_initial_s
-            polls = failures = 0
-            while pending:
-                guard.pause(delay)
-                await asyncio.sleep(delay)
-                polls += 1
-                delay = min(target.poll_max_s, target.poll_initial_s / 2 if polls == 1 else delay * 1.5)
-                guard.expect_first_byte()
-                poll = orjson.dumps([{"taskType": "getResponse", "taskUUID": u} for u in pending])
-                try:
-                    _, raw = await self._post(guard, poll)
-                except TransientError:
-                    failures += 1
-                    if failures >= _POLL_TRANSIENT_LIMIT:
-                        raise
-                    continue
-                failures = 0
-                pending = self._absorb(states, by_uuid, loads(raw, "getResponse reply"))
+        bad: dict[str, int] = {}
+        sent = first_byte = self._clock()
+        stopped: ProviderError | None = None
+        try:
+            async with mapped_errors(target.timeouts, secret=self._secret) as guard:
+                sent = self._clock()
+                first_byte, raw = await self._post(guard, body)
+                pending = self._absorb(states, by_uuid, loads(raw, "async acknowledgement"), bad, False)
+                # The SDKs' schedule: first poll after poll_initial_s, the next half that later, then x1.5.
+                delay = target.poll_initial_s
+                polls = failures = 0
+                while pending:
+                    guard.pause(delay)
+                    await asyncio.sleep(delay)
+                    polls += 1
+                    delay = min(target.poll_max_s, target.poll_initial_s / 2 if polls == 1 else delay * 1.5)
+                    guard.expect_first_byte()
+                    poll = orjson.dumps([{"taskType": "getResponse", "taskUUID": u} for u in pending])
+                    try:
+                        _, raw = await self._post(guard, poll)
+                        payload, lenient = loads_lenient(raw, "getResponse reply")
+                    except TransientError:
+                        failures += 1
+                        if failures >= _POLL_TRANSIENT_LIMIT:
+                            raise
+                        continue
+                    failures = 0
+                    pending = self._absorb(states, by_uuid, payload, bad, lenient)
+        except ProviderError as exc:
+            if not any(done is not None and error is None for _, error, done in states.values()):
+                raise
+            stopped = exc
         outcomes = []
         for trial, task_uuid in zip(trials, uuids, strict=True):
             items, error, done = states[task_uuid]
+            if done is None and stopped is not None:
+                error = stopped
             done_at = done if done is not None else self._clock()
             outcome = TaskOutcome(task_uuid, sent, done_at, [], first_byte_at_s=first_byte)
-            _fill(outcome, trial, list(items.values()), error)
+            _fill(outcome, trial, list(items.values()), error, lenient=bool(bad.get(task_uuid)))
             outcomes.append(outcome)
         return outcomes
 
@@ -167,16 +185,17 @@ class RunwareProvider(HTTPProvider):
         states: dict[str, tuple[dict[Any, Mapping[str, Any]], ProviderError | None, float | None]],
         by_uuid: Mapping[str, Trial],
         payload: Any,
+        bad: dict[str, int],
+        lenient: bool,
     ) -> list[str]:
-        """Merge one ack/poll reply into the per-task state; return the task UUIDs still pending."""
+        """Merge one ack/poll reply into the per-task state; return the task UUIDs still pending.
+        A finished item that is malformed (invalid UTF-8, negative usage) is polled for again, a few
+        times, since the service keeps the result: the next reply may carry it whole."""
         now = self._clock()
         found = _collect(payload, list(states), secret=self._secret)
         for task_uuid, (items, error) in found.items():
             results, old_error, done = states[task_uuid]
             if done is not None:
-                continue
-            if error is not None:
-                states[task_uuid] = (results, error, now)
                 continue
             finished = [
                 i
@@ -184,6 +203,17 @@ class RunwareProvider(HTTPProvider):
                 if i.get("status") == "success"
                 or ("text" in i and i.get("status") not in ("processing", "pending"))
             ]
+            tries = bad.get(task_uuid, 0)
+            if (
+                finished
+                and tries < _POLL_TRANSIENT_LIMIT
+                and any(_item_problem(i, lenient) for i in finished)
+            ):
+                bad[task_uuid] = tries + 1
+                continue
+            if error is not None and not finished:
+                states[task_uuid] = (results, error, now)
+                continue
             for position, item in enumerate(finished):
                 results[item.get("resultIndex", position)] = item
             if len(results) >= by_uuid[task_uuid].number_results:
@@ -217,6 +247,11 @@ class RunwareProvider(HTTPProvider):
                 itl_s=acc.gaps,
                 error=acc.error,
             )
+            if negative(acc.usage, acc.cost):
+                outcome.usage = outcome.cost_usd = None
+                outcome.error = outcome.error or MalformedResponseError(
+                    f"negative usage or cost reported for task {task_uuid}"
+                )
             if outcome.error is None and (not complete or len(acc.results) < trial.number_results):
                 outcome.error = StreamCutError(
                     f"stream ended after {len(acc.results)} of {trial.number_results} results"
@@ -228,7 +263,15 @@ class RunwareProvider(HTTPProvider):
     def _on_event(
         self, event: bytes, accs: dict[str, StreamAccumulator], only: StreamAccumulator | None, now: float
     ) -> None:
-        obj = loads(event, "stream chunk")
+        try:
+            obj = loads(event, "stream chunk")
+        except MalformedResponseError as bad:
+            # One bad chunk spoils its task's answer, not the stream: read on, so the final chunk's
+            # usage and cost (what was billed) still reach the record.
+            for spoiled in [only] if only is not None else list(accs.values()):
+                if spoiled.error is None:
+                    spoiled.error = bad
+            return
         inner = obj.get("data") if isinstance(obj, dict) else None
         chunks = inner if isinstance(inner, list) else [inner] if isinstance(inner, dict) else [obj]
         for error in error_items(obj):
@@ -240,7 +283,8 @@ class RunwareProvider(HTTPProvider):
         for chunk in chunks:
             if not isinstance(chunk, dict) or "errors" in chunk:
                 continue
-            acc = accs.get(chunk.get("taskUUID") or "", only)
+            chunk_uuid = chunk.get("taskUUID")
+            acc = accs.get(chunk_uuid) if chunk_uuid else only  # a chunk of a task never sent is ignored
             if acc is None:
                 continue
             delta = chunk.get("delta")
@@ -250,6 +294,9 @@ class RunwareProvider(HTTPProvider):
                 if text is None:
                     text = delta.get("content")
                 reasoning = reasoning_text(delta.get("reasoningContent"))
+            elif delta is None and isinstance(chunk.get("text"), str):  # a whole result item (JSON reply)
+                text = chunk["text"]
+                reasoning = reasoning_text(chunk.get("reasoningContent"))
             acc.chunk(text, reasoning, chunk.get("finishReason"), chunk.get("usage"), chunk.get("cost"), now)
 
 
@@ -312,12 +359,37 @@ def _collect(
     return found
 
 
+def _item_problem(item: Mapping[str, Any], lenient: bool) -> str | None:
+    """Why a result item must not count as an answer, or None."""
+    if lenient and has_bad_text(item):
+        return "invalid UTF-8 in the result"
+    if negative(usage_from_runware(item.get("usage")), add_cost(None, item.get("cost"))):
+        return "negative usage or cost"
+    return None
+
+
+def _distinct(items: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Items without repeats (a result sent twice under its taskUUID is one result, billed once)."""
+    kept: list[Mapping[str, Any]] = []
+    for item in items:
+        if all(item != other for other in kept):
+            kept.append(item)
+    return kept
+
+
 def _fill(
-    outcome: TaskOutcome, trial: Trial, items: list[Mapping[str, Any]], error: ProviderError | None
+    outcome: TaskOutcome,
+    trial: Trial,
+    items: list[Mapping[str, Any]],
+    error: ProviderError | None,
+    *,
+    lenient: bool = False,
 ) -> None:
-    if error is not None:
-        outcome.error = error
-        return
+    """One task's outcome from its result items and error. Every result that came is kept with its
+    usage and cost (they were paid for), even when an error accompanies it; a malformed item makes
+    the outcome an error that still carries what was reported as billed."""
+    if len(items) > trial.number_results:
+        items = _distinct(items)[: trial.number_results]
     usage: Usage | None
     cost: float | None
     results: list[Result]
@@ -334,10 +406,18 @@ def _fill(
             results.append(result_from_item(item))
             usage = add_usage(usage, usage_from_runware(item.get("usage")))
             cost = add_cost(cost, item.get("cost"))
-    outcome.results = results
+    problem = None
+    if lenient and any(has_bad_text(item) for item in items):
+        problem = "invalid UTF-8 in the result"
+    if negative(usage, cost):
+        problem = "negative usage or cost"
+        usage = cost = None  # what was billed is unknown; a negative figure is no figure
+    outcome.results = [] if problem else results
     outcome.usage = usage
     outcome.cost_usd = cost
-    if len(results) < trial.number_results:
-        outcome.error = MalformedResponseError(
+    if problem is not None:
+        outcome.error = MalformedResponseError(f"{problem} of task {outcome.task_uuid}")
+    elif len(results) < trial.number_results:
+        outcome.error = error or MalformedResponseError(
             f"reply held {len(results)} of {trial.number_results} results for task {outcome.task_uuid}"
         )
