@@ -172,6 +172,7 @@ class OpenAIProvider(HTTPProvider):
             sent = self._clock()
             first_byte = await self._post_stream(guard, body, self._headers, acc.on_event)
         done = self._clock()
+        hint = self.cut_hint(reading=False) if any(f is None for f in acc.finishes) else ""
         n = trial.number_results
         outcome = TaskOutcome(
             acc.task_id,
@@ -195,7 +196,7 @@ class OpenAIProvider(HTTPProvider):
         missing = sum(f is None for f in acc.finishes)
         outcome.error = _problem(outcome, False) or acc.error
         if outcome.error is None and missing:
-            outcome.error = StreamCutError(f"stream ended with {missing} of {n} choices unfinished")
+            outcome.error = StreamCutError(f"stream ended with {missing} of {n} choices unfinished{hint}")
         return outcome
 
 

@@ -234,6 +234,9 @@ class RunwareProvider(HTTPProvider):
         for trial, task_uuid in zip(trials, uuids, strict=True):
             acc = accs[task_uuid]
             complete = acc.end()
+            hint = (
+                "" if complete and len(acc.results) >= trial.number_results else self.cut_hint(reading=False)
+            )
             outcome = TaskOutcome(
                 task_uuid,
                 sent,
@@ -256,6 +259,7 @@ class RunwareProvider(HTTPProvider):
                 outcome.error = StreamCutError(
                     f"stream ended after {len(acc.results)} of {trial.number_results} results"
                     + ("" if complete else " (a result had no finishReason)")
+                    + hint
                 )
             outcomes.append(outcome)
         return outcomes
