@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -39,6 +39,8 @@ from harness.providers._wire import (
 from harness.records import Result, Trial, Usage
 
 _POLL_TRANSIENT_LIMIT = 5  # consecutive failed polls before the attempt fails
+_COLLECT_SILENT = 3  # replies in a row saying nothing of a task before `collect` deems it unknown
+_COLLECT_ROUNDS = 200  # polls at most (a task still processing after that is sent again)
 _VARIANT = "89ab" * 4  # RFC 4122 variant nibble from a random one
 
 
@@ -93,6 +95,9 @@ class RunwareProvider(HTTPProvider):
             # The embedded simulator accepts any non-empty key unless it was started with one.
             self._headers["Authorization"] = "Bearer simulator"
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
+        # Called with (trials, taskUUIDs) before an async submit goes (the engine journals them, so a
+        # resume after a kill can `collect` the results instead of paying for them again).
+        self.on_submit: Callable[[Sequence[Trial], list[str]], None] | None = None
 
     async def send(self, trials: Sequence[Trial]) -> list[TaskOutcome]:
         uuids = [new_task_uuid() for _ in trials]
@@ -103,6 +108,8 @@ class RunwareProvider(HTTPProvider):
         if self.delivery == "stream":
             return await self._send_stream(trials, uuids, body)
         if self.delivery == "async":
+            if self.on_submit is not None:
+                self.on_submit(trials, uuids)
             return await self._send_async(trials, uuids, body)
         return await self._send_sync(trials, uuids, body)
 
@@ -177,6 +184,68 @@ class RunwareProvider(HTTPProvider):
             done_at = done if done is not None else self._clock()
             outcome = TaskOutcome(task_uuid, sent, done_at, [], first_byte_at_s=first_byte)
             _fill(outcome, trial, list(items.values()), error, lenient=bool(bad.get(task_uuid)))
+            outcomes.append(outcome)
+        return outcomes
+
+    async def collect(self, trials: Sequence[Trial], uuids: Sequence[str]) -> list[TaskOutcome | None]:
+        """The results of tasks submitted earlier (by a run that was killed meanwhile), by getResponse
+        polling as in async delivery; None for a task the service does not know (never received, or
+        expired) or that failed: such a trial must be sent again. A task counts as unknown only when
+        several replies in a row say nothing of it, and transient failures are polled through, since
+        giving up on a known task means paying for it twice."""
+        target = self._target
+        by_uuid = dict(zip(uuids, trials, strict=True))
+        found: dict[str, list[Mapping[str, Any]]] = {}
+        silent = dict.fromkeys(uuids, 0)
+        failed: set[str] = set()
+        pending = list(uuids)
+        delay = target.poll_initial_s
+        failures = 0
+        sent = self._clock()
+        done_at: dict[str, float] = {}
+        for attempt in range(_COLLECT_ROUNDS):
+            if not pending:
+                break
+            if attempt:
+                await asyncio.sleep(delay)
+                delay = min(target.poll_max_s, delay * 1.5)
+            poll = orjson.dumps([{"taskType": "getResponse", "taskUUID": u} for u in pending])
+            try:
+                async with mapped_errors(target.timeouts, secret=self._secret) as guard:
+                    _, raw = await self._post(guard, poll)
+                payload, lenient = loads_lenient(raw, "getResponse reply")
+            except TransientError:
+                failures += 1
+                if failures >= _POLL_TRANSIENT_LIMIT:
+                    raise
+                continue
+            failures = 0
+            still: list[str] = []
+            for task_uuid, (items, error) in _collect(payload, pending, secret=self._secret).items():
+                finished = [i for i in items if i.get("status") == "success" or "text" in i]
+                finished = [i for i in finished if i.get("status") not in ("processing", "pending")]
+                if error is not None and error.failure == "permanent":
+                    failed.add(task_uuid)
+                elif finished and not any(_item_problem(i, lenient) for i in finished):
+                    if len(finished) >= by_uuid[task_uuid].number_results:
+                        found[task_uuid] = finished
+                        done_at[task_uuid] = self._clock()
+                    else:
+                        still.append(task_uuid)
+                elif items and error is None:
+                    still.append(task_uuid)  # processing, or malformed this time: ask again
+                else:
+                    silent[task_uuid] += 1  # nothing about it (or a transient error)
+                    if silent[task_uuid] < _COLLECT_SILENT:
+                        still.append(task_uuid)
+            pending = still
+        outcomes: list[TaskOutcome | None] = []
+        for trial, task_uuid in zip(trials, uuids, strict=True):
+            if task_uuid not in found or task_uuid in failed:
+                outcomes.append(None)
+                continue
+            outcome = TaskOutcome(task_uuid, sent, done_at[task_uuid], [])
+            _fill(outcome, trial, found[task_uuid], None)
             outcomes.append(outcome)
         return outcomes
 

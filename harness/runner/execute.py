@@ -18,7 +18,7 @@ from harness.records import ErrorInfo, Record, Result, Timing, Trial, Usage
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
 
-__all__ = ["Lane", "TrialState", "build_record", "count_client_tokens", "execute_batch"]
+__all__ = ["Lane", "TrialState", "build_record", "collect_batch", "count_client_tokens", "execute_batch"]
 
 
 @dataclass(slots=True)
@@ -133,6 +133,33 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
             if limited:
                 state.rate_limit_wait_s += wait
         pending = again
+
+
+async def collect_batch(
+    lane: Lane, trials: Sequence[Trial], uuids: Sequence[str], scheduled_at: float
+) -> set[str]:
+    """Record the trials whose earlier submission (journaled by a run that was killed) has its
+    result at the service, collected without sending them again; return their keys. Trials not
+    collected (unknown to the service, failed, or the collecting request failed) are sent anew."""
+    collect = getattr(lane.provider, "collect", None)
+    if collect is None:
+        return set()
+    await lane.limiter.acquire()
+    try:
+        outcomes: list[TaskOutcome | None] = await collect(trials, uuids)
+    except ProviderError:
+        return set()
+    finally:
+        lane.limiter.release()
+    done: set[str] = set()
+    now = lane.now()
+    for trial, outcome in zip(trials, outcomes, strict=True):
+        if outcome is None or outcome.error is not None:
+            continue
+        state = TrialState(scheduled_at, attempts=1, first_sent_at=outcome.sent_at_s)
+        lane.finish(build_record(lane, trial, state, outcome, None, outcome.sent_at_s, now))
+        done.add(trial.key)
+    return done
 
 
 def _abandon(
