@@ -21,22 +21,17 @@ from harness.providers._http import (
     HTTPProvider,
     error_from_item,
     error_items,
-    has_bad_text,
     loads,
     loads_lenient,
     mapped_errors,
 )
+from harness.providers._replies import collect_items, fill_outcome, item_problem, single_item
 from harness.providers._wire import (
     StreamAccumulator,
-    add_cost,
-    add_usage,
-    is_error_item,
     negative,
     reasoning_text,
-    result_from_item,
-    usage_from_runware,
 )
-from harness.records import Result, Trial, Usage
+from harness.records import Trial
 
 _POLL_TRANSIENT_LIMIT = 5  # consecutive failed polls before the attempt fails
 _COLLECT_SILENT = 3  # replies in a row saying nothing of a task before `collect` deems it unknown
@@ -121,17 +116,17 @@ class RunwareProvider(HTTPProvider):
         # Lenient: invalid UTF-8 inside one result must not cost the well-formed results beside it.
         payload, lenient = loads_lenient(raw, "textInference response")
         if len(trials) == 1 and not lenient:
-            item = _single_item(payload, uuids[0])
+            item = single_item(payload, uuids[0])
             if item is not None:  # the common reply: one task, one result, no error
                 outcome = TaskOutcome(uuids[0], sent, done, [], first_byte_at_s=first_byte)
-                _fill(outcome, trials[0], [item], None)
+                fill_outcome(outcome, trials[0], [item], None)
                 return [outcome]
-        found = _collect(payload, uuids, secret=self._secret)
+        found = collect_items(payload, uuids, secret=self._secret)
         outcomes = []
         for trial, task_uuid in zip(trials, uuids, strict=True):
             items, error = found.get(task_uuid, ([], None))
             outcome = TaskOutcome(task_uuid, sent, done, [], first_byte_at_s=first_byte)
-            _fill(outcome, trial, items, error, lenient=lenient)
+            fill_outcome(outcome, trial, items, error, lenient=lenient)
             outcomes.append(outcome)
         return outcomes
 
@@ -183,7 +178,7 @@ class RunwareProvider(HTTPProvider):
                 error = stopped
             done_at = done if done is not None else self._clock()
             outcome = TaskOutcome(task_uuid, sent, done_at, [], first_byte_at_s=first_byte)
-            _fill(outcome, trial, list(items.values()), error, lenient=bool(bad.get(task_uuid)))
+            fill_outcome(outcome, trial, list(items.values()), error, lenient=bool(bad.get(task_uuid)))
             outcomes.append(outcome)
         return outcomes
 
@@ -221,12 +216,12 @@ class RunwareProvider(HTTPProvider):
                 continue
             failures = 0
             still: list[str] = []
-            for task_uuid, (items, error) in _collect(payload, pending, secret=self._secret).items():
+            for task_uuid, (items, error) in collect_items(payload, pending, secret=self._secret).items():
                 finished = [i for i in items if i.get("status") == "success" or "text" in i]
                 finished = [i for i in finished if i.get("status") not in ("processing", "pending")]
                 if error is not None and error.failure == "permanent":
                     failed.add(task_uuid)
-                elif finished and not any(_item_problem(i, lenient) for i in finished):
+                elif finished and not any(item_problem(i, lenient) for i in finished):
                     if len(finished) >= by_uuid[task_uuid].number_results:
                         found[task_uuid] = finished
                         done_at[task_uuid] = self._clock()
@@ -245,7 +240,7 @@ class RunwareProvider(HTTPProvider):
                 outcomes.append(None)
                 continue
             outcome = TaskOutcome(task_uuid, sent, done_at[task_uuid], [])
-            _fill(outcome, trial, found[task_uuid], None)
+            fill_outcome(outcome, trial, found[task_uuid], None)
             outcomes.append(outcome)
         return outcomes
 
@@ -261,7 +256,7 @@ class RunwareProvider(HTTPProvider):
         A finished item that is malformed (invalid UTF-8, negative usage) is polled for again, a few
         times, since the service keeps the result: the next reply may carry it whole."""
         now = self._clock()
-        found = _collect(payload, list(states), secret=self._secret)
+        found = collect_items(payload, list(states), secret=self._secret)
         for task_uuid, (items, error) in found.items():
             results, old_error, done = states[task_uuid]
             if done is not None:
@@ -273,11 +268,7 @@ class RunwareProvider(HTTPProvider):
                 or ("text" in i and i.get("status") not in ("processing", "pending"))
             ]
             tries = bad.get(task_uuid, 0)
-            if (
-                finished
-                and tries < _POLL_TRANSIENT_LIMIT
-                and any(_item_problem(i, lenient) for i in finished)
-            ):
+            if finished and tries < _POLL_TRANSIENT_LIMIT and any(item_problem(i, lenient) for i in finished):
                 bad[task_uuid] = tries + 1
                 continue
             if error is not None and not finished:
@@ -371,126 +362,3 @@ class RunwareProvider(HTTPProvider):
                 text = chunk["text"]
                 reasoning = reasoning_text(chunk.get("reasoningContent"))
             acc.chunk(text, reasoning, chunk.get("finishReason"), chunk.get("usage"), chunk.get("cost"), now)
-
-
-def _single_item(payload: Any, task_uuid: str) -> Mapping[str, Any] | None:
-    """The only item of a one-task sync reply `{"data": [item]}` without any error, else None (and
-    `_collect` sorts out whatever else the reply holds)."""
-    if type(payload) is not dict or len(payload) != 1:
-        return None
-    data = payload.get("data")
-    if type(data) is not list or len(data) != 1:
-        return None
-    item = data[0]
-    if type(item) is not dict or item.get("taskUUID", task_uuid) != task_uuid or is_error_item(item):
-        return None
-    return item
-
-
-def _collect(
-    payload: Any, uuids: list[str], *, secret: str | None
-) -> dict[str, tuple[list[Mapping[str, Any]], ProviderError | None]]:
-    """Group a sync/async reply's items and errors by taskUUID (items of a single-task request may
-    omit it). An error without a taskUUID applies to every task that got no item."""
-    if isinstance(payload, list):
-        payload = {"data": payload}
-    if not isinstance(payload, Mapping):
-        raise MalformedResponseError(f"expected a JSON object, got {type(payload).__name__}")
-    data = payload.get("data")
-    if isinstance(data, Mapping):
-        data = [data]
-    found: dict[str, tuple[list[Mapping[str, Any]], ProviderError | None]] = {u: ([], None) for u in uuids}
-    single = uuids[0] if len(uuids) == 1 else None
-    for item in data if isinstance(data, list) else []:
-        if not isinstance(item, Mapping):
-            continue
-        task_uuid = item.get("taskUUID") or single
-        if task_uuid not in found:
-            continue
-        items, error = found[task_uuid]
-        if is_error_item(item):
-            if error is None:
-                found[task_uuid] = (
-                    items,
-                    error_from_item(item, status=None, retry_after_s=None, secret=secret),
-                )
-        else:
-            items.append(item)
-    loose: ProviderError | None = None
-    for entry in error_items(payload):
-        exc = error_from_item(entry, status=None, retry_after_s=None, secret=secret)
-        task_uuid = entry.get("taskUUID")
-        if task_uuid in found:
-            items, error = found[task_uuid]
-            found[task_uuid] = (items, error or exc)
-        elif loose is None:
-            loose = exc
-    if loose is not None:
-        for task_uuid, (items, error) in found.items():
-            if not items and error is None:
-                found[task_uuid] = (items, loose)
-    return found
-
-
-def _item_problem(item: Mapping[str, Any], lenient: bool) -> str | None:
-    """Why a result item must not count as an answer, or None."""
-    if lenient and has_bad_text(item):
-        return "invalid UTF-8 in the result"
-    if negative(usage_from_runware(item.get("usage")), add_cost(None, item.get("cost"))):
-        return "negative usage or cost"
-    return None
-
-
-def _distinct(items: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Items without repeats (a result sent twice under its taskUUID is one result, billed once)."""
-    kept: list[Mapping[str, Any]] = []
-    for item in items:
-        if all(item != other for other in kept):
-            kept.append(item)
-    return kept
-
-
-def _fill(
-    outcome: TaskOutcome,
-    trial: Trial,
-    items: list[Mapping[str, Any]],
-    error: ProviderError | None,
-    *,
-    lenient: bool = False,
-) -> None:
-    """One task's outcome from its result items and error. Every result that came is kept with its
-    usage and cost (they were paid for), even when an error accompanies it; a malformed item makes
-    the outcome an error that still carries what was reported as billed."""
-    if len(items) > trial.number_results:
-        items = _distinct(items)[: trial.number_results]
-    usage: Usage | None
-    cost: float | None
-    results: list[Result]
-    if len(items) == 1:
-        item = items[0]
-        results = [result_from_item(item)]
-        usage = usage_from_runware(item.get("usage"))
-        cost = add_cost(None, item.get("cost"))
-    else:
-        usage = None
-        cost = None
-        results = []
-        for item in items:
-            results.append(result_from_item(item))
-            usage = add_usage(usage, usage_from_runware(item.get("usage")))
-            cost = add_cost(cost, item.get("cost"))
-    problem = None
-    if lenient and any(has_bad_text(item) for item in items):
-        problem = "invalid UTF-8 in the result"
-    if negative(usage, cost):
-        problem = "negative usage or cost"
-        usage = cost = None  # what was billed is unknown; a negative figure is no figure
-    outcome.results = [] if problem else results
-    outcome.usage = usage
-    outcome.cost_usd = cost
-    if problem is not None:
-        outcome.error = MalformedResponseError(f"{problem} of task {outcome.task_uuid}")
-    elif len(results) < trial.number_results:
-        outcome.error = error or MalformedResponseError(
-            f"reply held {len(results)} of {trial.number_results} results for task {outcome.task_uuid}"
-        )
