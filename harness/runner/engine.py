@@ -22,8 +22,8 @@ from harness.pricing import cost_usd, load_prices
 from harness.progress import BaseObserver, Observer
 from harness.providers import Provider, get_provider
 from harness.records import Record, Trial
-from harness.runner.execute import Lane, collect_batch, count_client_tokens, execute_batch, sleep_unless
-from harness.runner.journal import SubmitJournal, read_submitted
+from harness.runner.execute import Lane, count_client_tokens, execute_batch, sleep_unless
+from harness.runner.journal import SubmitJournal, collect_submitted
 from harness.runner.manifest import end_fields, start_manifest, utc_now
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
@@ -294,31 +294,16 @@ class _Engine:
             )
 
     async def _collect_submitted(self, pending: list[Trial]) -> list[Trial]:
-        """Async lanes: journal every submit from now on, and first collect the results of the tasks
-        a killed session submitted (harness.runner.journal); return the trials still to send."""
-        lanes = {name: lane for name, lane in self.lanes.items() if hasattr(lane.provider, "on_submit")}
-        lanes = {name: lane for name, lane in lanes.items() if lane.provider.delivery == "async"}
-        if not lanes:
-            return pending
-        self.journal.open()
-        for lane in lanes.values():
-            lane.provider.on_submit = self.journal.add  # type: ignore[attr-defined]
-        submitted = read_submitted(self.run_dir)
-        # Only trials never recorded: one recorded as an error already carries what its tasks cost.
-        waiting = [
-            t for t in pending if t.target in lanes and t.key in submitted and t.key not in self.error_keys
-        ]
-        if not waiting:
-            return pending
-        collected: set[str] = set()
-        for lane, batch in self._batches(waiting):
-            collected |= await collect_batch(lane, batch, [submitted[t.key] for t in batch], self.clock.now())
+        """Async lanes journal their submits; collect what a killed session had submitted."""
+        collected = await collect_submitted(
+            self.journal, self.lanes, pending, skip=self.error_keys, now=self.clock.now()
+        )
         if collected:
             self.observer.on_notice(
                 f"{len(collected)} trials submitted before the last run stopped were collected from the "
                 "service (getResponse), not sent again"
             )
-        return [t for t in pending if t.key not in collected]
+        return [t for t in pending if t.key not in collected] if collected else pending
 
     def _prices(self, target: TargetConfig) -> PriceConfig | None:
         try:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from harness.errors import StoreError
 from harness.records import Trial
 
-__all__ = ["SUBMITTED", "SubmitJournal", "read_submitted"]
+if TYPE_CHECKING:
+    from harness.runner.execute import Lane
+
+__all__ = ["SUBMITTED", "SubmitJournal", "collect_submitted", "read_submitted"]
 
 SUBMITTED = "submitted.jsonl"
 
@@ -72,3 +76,33 @@ def read_submitted(run_dir: Path) -> dict[str, str]:
         if isinstance(entry, dict) and isinstance(entry.get("trial_key"), str):
             found[entry["trial_key"]] = str(entry.get("task_uuid"))
     return found
+
+
+async def collect_submitted(
+    journal: SubmitJournal, lanes: Mapping[str, Lane], pending: Sequence[Trial], *, skip: set[str], now: float
+) -> set[str]:
+    """For the lanes with async delivery: journal every submit from now on (opening `journal`), and
+    collect, without sending them again, the trials of `pending` that the journal says were submitted
+    (by a session that was killed); return the keys of those recorded. Trials in `skip` (recorded as
+    an error, so already carrying what their tasks cost) are left to be sent again."""
+    from harness.runner.execute import collect_batch
+
+    lanes = {
+        name: lane
+        for name, lane in lanes.items()
+        if lane.provider.delivery == "async" and hasattr(lane.provider, "on_submit")
+    }
+    if not lanes:
+        return set()
+    journal.open()
+    for lane in lanes.values():
+        lane.provider.on_submit = journal.add  # type: ignore[attr-defined]
+    submitted = read_submitted(journal.path.parent)
+    collected: set[str] = set()
+    for name, lane in lanes.items():
+        waiting = [t for t in pending if t.target == name and t.key in submitted and t.key not in skip]
+        size = max(1, lane.provider.max_batch)
+        for start in range(0, len(waiting), size):
+            batch = waiting[start : start + size]
+            collected |= await collect_batch(lane, batch, [submitted[t.key] for t in batch], now)
+    return collected
