@@ -156,8 +156,11 @@ async def collect_batch(
     for trial, outcome in zip(trials, outcomes, strict=True):
         if outcome is None or outcome.error is not None:
             continue
-        state = TrialState(scheduled_at, attempts=1, first_sent_at=outcome.sent_at_s)
-        lane.finish(build_record(lane, trial, state, outcome, None, outcome.sent_at_s, now))
+        record = build_record(lane, trial, TrialState(scheduled_at, attempts=1), outcome, None, now, now)
+        # The request went in a session that was killed: when it was sent (so its latency) is unknown,
+        # and the statistics leave it out rather than count the collection's few milliseconds.
+        record.timing = Timing(scheduled_at, None, None, None, None, outcome.done_at_s, None)
+        lane.finish(record)
         done.add(trial.key)
     return done
 

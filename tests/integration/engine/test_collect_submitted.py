@@ -45,6 +45,8 @@ async def test_a_resume_collects_submitted_tasks_instead_of_sending_them_again(t
     assert result.status == "complete"
     assert sorted(records) == sorted(t.key for t in trials)
     assert [records[t.key].task_uuid for t in trials[:4]] == uuids[:4]  # collected, not re-sent
+    assert all(records[t.key].timing.sent_at_s is None for t in trials[:4])  # sent in another session
+    assert all(records[t.key].timing.sent_at_s is not None for t in trials[4:])
     assert stats["tasks"] == 4 + 2  # the four earlier submits, then only the two the service lacked
     assert all(r.status == "ok" for r in records.values())
     assert sum(r.cost_usd or 0.0 for r in records.values()) == pytest.approx(stats["billed_cost_usd"])
