@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from harness.datasets import DatasetConfig
+from harness.errors import ConfigError
 from harness.grid import GridConfig
 
 
@@ -79,10 +80,26 @@ class SimulatorTargetConfig(_Config):
     faults: str | None = Field(
         default=None, description="Fault spec, e.g. '429=0.05,500=0.02'; none = no faults."
     )
+    capacity: str | None = Field(
+        default=None,
+        description="Capacity model, e.g. 'slots=4,queue=64': concurrent slots and a FIFO queue, so latency "
+        "rises past saturation; none = unlimited. See docs/simulator.md.",
+    )
     seed: int = Field(default=0, description="Seed of the simulated model, latencies and faults.")
     skill: str | None = Field(
         default=None, description="Skill curve: a YAML file or an inline spec (accuracy by setting)."
     )
+
+    @field_validator("capacity")
+    @classmethod
+    def _check_capacity(cls, value: str | None) -> str | None:
+        from harness.simulator.capacity import parse_capacity
+
+        try:
+            parse_capacity(value)
+        except ConfigError as exc:  # reported by pydantic with the field's path and the file
+            raise ValueError(f"{exc.message} (allowed: {exc.allowed})") from None
+        return value
 
 
 class TargetConfig(_Config):

@@ -196,6 +196,7 @@ def _simulator_options(prepared: PreparedRun, target: TargetConfig, api_key: str
         api_key=api_key,
         latency=sim.latency if sim else None,
         faults=sim.faults if sim else None,
+        capacity=sim.capacity if sim else None,
         seed=sim.seed if sim else 0,
         skill=sim.skill if sim else None,
         card=target.capability or "qwen3.5-397b",
