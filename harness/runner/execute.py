@@ -180,6 +180,8 @@ def build_record(
         task_uuid,
         trial.system_prompt,
         [{"role": m.role, "content": m.content} for m in trial.messages],
+        load_point=trial.load_point,
+        load_window=trial.load_window,
     )
 
 
