@@ -79,7 +79,9 @@ def test_sweep_finds_the_configured_knee_and_resume_sends_nothing(tmp_path: Path
     assert {r["load_point"] for r in got} == set(ids)
     assert sum(r["load_window"] == "warmup" for r in got) == 2 * len(ids)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["load"]["rates"] == [p["offered_rps"] for p in load["points"][2:]] or load["stopped_early"]
+    assert (
+        manifest["load"]["rates"] == [p["offered_rps"] for p in load["points"][2:]] or load["stopped_early"]
+    )
     assert "resumed" not in manifest  # each phase is an engine session, but this run was not resumed
 
     assert run(suite, "--resume", str(out)) == 0
