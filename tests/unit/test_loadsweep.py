@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from pydantic import ValidationError
 
@@ -88,7 +90,7 @@ def test_gamma_arrivals_keep_the_mean_rate_and_burstiness_spreads_them() -> None
     assert bursty[-1] / 2000 == pytest.approx(0.1, rel=0.25)
 
     def cv(times: list[float]) -> float:
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         mean = sum(gaps) / len(gaps)
         return float((sum((g - mean) ** 2 for g in gaps) / len(gaps)) ** 0.5 / mean)
 
