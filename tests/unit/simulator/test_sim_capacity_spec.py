@@ -49,3 +49,14 @@ def test_knee_is_slots_over_service_time() -> None:
 def test_batching_slowdown_lowers_the_knee_at_full_occupancy() -> None:
     # 4 slots, 0.2 s service, +0.05 s per other busy slot: 4 / (0.2 + 0.15)
     assert CapacityModel(slots=4, batch_s=0.05).knee_rps(0.2) == pytest.approx(4 / 0.35)
+
+
+def test_a_child_simulator_gets_the_capacity_flag() -> None:
+    from harness.simulator import SimulatorOptions, SimulatorProcess
+
+    process = SimulatorProcess(SimulatorOptions(capacity=CapacityModel(slots=2, queue=8)))
+    try:
+        command = process.command()
+    finally:
+        process._tmp.cleanup()
+    assert command[command.index("--capacity") + 1] == "slots=2,queue=8,full=503,batch=0.0"
