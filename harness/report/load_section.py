@@ -15,7 +15,7 @@ from harness.report.context import Figure, Section, Table
 from harness.report.formatting import DASH, fmt_int, fmt_rate, fmt_seconds, fmt_usd
 from harness.report.tables import cell
 
-__all__ = ["latency_vs_rate", "load_section", "slo_vs_rate", "throughput_vs_offered"]
+__all__ = ["latency_vs_rate", "load_markdown", "load_section", "slo_vs_rate", "throughput_vs_offered"]
 
 _QS = (("p50", "-"), ("p95", "--"), ("p99", ":"))
 KNEE_COLOR = "#d62728"
@@ -302,3 +302,36 @@ def load_section(summary: Mapping[str, Any]) -> Section | None:
         tables=[_points_table(points, slo is not None), _formulas_table(load.get("formulas") or {})],
         notes=notes,
     )
+
+
+def load_markdown(summary: Mapping[str, Any]) -> list[str]:
+    """The Markdown summary's load-sweep lines (none without load points): one line for the sweep and
+    one per point."""
+    load = summary.get("load")
+    if not isinstance(load, Mapping) or not load.get("points"):
+        return []
+    slo = load.get("slo") if isinstance(load.get("slo"), Mapping) else None
+    head = f"**Load sweep** ({len(load['points'])} points): knee {fmt_rate(load.get('knee_rps'))}"
+    if slo is not None:
+        head += (
+            f" · max rate at SLO {fmt_rate(slo.get('max_rate_at_slo'))} "
+            f"[{fmt_rate(slo.get('max_rate_ci_low'))}, {fmt_rate(slo.get('max_rate_ci_high'))}]"
+            f" · best goodput {fmt_rate(slo.get('goodput_rps'))}"
+        )
+    lines = [head]
+    if load.get("stopped_early"):
+        lines.append(f"- stopped early: {load['stopped_early']}")
+    for p in load["points"]:
+        e2e = p["latency"]["e2e_s"]
+        text = (
+            f"- `{p['id']}`: completed {fmt_rate(p.get('throughput_rps'))}, p50/p95 e2e "
+            f"{fmt_seconds(e2e.get('p50'))}/{fmt_seconds(e2e.get('p95'))}"
+        )
+        if p.get("slo"):
+            text += f", meets SLO {_pct(p['slo']['share'].get('all'))}"
+        if p.get("saturated"):
+            text += " (saturated)"
+        if p["client"].get("limited"):
+            text += " (client-limited)"
+        lines.append(text)
+    return [*lines, ""]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.report.load_section import KNEE_COLOR, SLO_COLOR, latency_vs_rate, load_section
+from harness.report.load_section import KNEE_COLOR, SLO_COLOR, latency_vs_rate, load_markdown, load_section
 
 
 def pct(p50: float) -> dict[str, Any]:
@@ -99,3 +99,13 @@ def test_latency_figure_marks_the_slo_bound_and_the_knee() -> None:
     assert KNEE_COLOR in marked
     assert SLO_COLOR not in bare
     assert KNEE_COLOR not in bare
+
+
+def test_markdown_lines_name_the_knee_the_rate_at_slo_and_each_point() -> None:
+    lines = load_markdown(load_summary())
+    assert lines[0].startswith("**Load sweep** (4 points): knee 16 req/s · max rate at SLO 10.3 req/s")
+    assert any(
+        line.startswith("- `rate=16`: completed 14 req/s") and "meets SLO 60%" in line for line in lines
+    )
+    assert any("(saturated)" in line for line in lines if "`throughput`" in line)
+    assert load_markdown({"cells": []}) == []
