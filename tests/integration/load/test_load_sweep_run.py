@@ -96,3 +96,25 @@ def test_warmup_that_leaves_nothing_to_measure_is_refused_before_sending(tmp_pat
     out = tmp_path / "run"
     assert run(suite, "--out", str(out)) == 2
     assert not (out / "records.jsonl").exists()
+
+
+def test_fixed_points_stop_at_the_first_saturated_rate_and_say_so(tmp_path: Path) -> None:
+    # knee 20 req/s: 40 req/s completes at ~20/s (half the schedule), so 80 req/s is never run
+    suite = write_suite(tmp_path, {"rate": [10, 40, 80], "requests": 32}, slo={"e2e_s": 0.5, "quantile": 0.9})
+    out = tmp_path / "run"
+    assert run(suite, "--out", str(out)) == 0
+    load = json.loads((out / "summary.json").read_text())["load"]
+    assert [p["id"] for p in load["points"]] == ["rate=10", "rate=40"]
+    low, high = load["points"]
+    assert low["saturated"] is False
+    assert high["saturated"] is True
+    assert load["first_saturated"] == "rate=40"
+    assert load["stopped_early"].startswith("rate=40 saturated the service")
+    assert "1 higher load points were not run" in load["stopped_early"]
+    assert high["throughput_rps"] == pytest.approx(KNEE_RPS, rel=0.15)
+    # e2e <= 0.5 s: at 10/s a request takes its 0.1 s; at 40/s the n-th waits ~n x 0.025 s more in
+    # the queue, so only about the first 17 of 32 meet it
+    assert low["slo"]["meets"] is True
+    assert high["slo"]["share"]["all"] < 0.75
+    assert load["slo"]["max_rate_is_lower_bound"] is False
+    assert low["throughput_rps"] <= load["slo"]["max_rate_at_slo"] <= high["throughput_rps"]
