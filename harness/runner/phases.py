@@ -187,6 +187,12 @@ def _write_block(run_dir: Path, block: dict[str, Any], run: RunConfig, resumed: 
         return
     manifest = read_manifest(run_dir)
     manifest["load"] = block
+    if block.get("stopped_early") and isinstance(manifest.get("plan"), dict):
+        # the points the sweep skipped are no longer planned: the run is complete without them
+        plan = manifest["plan"]
+        trials = block["requests_per_point"] * len(block["points"])
+        share = trials / plan["trials"] if plan.get("trials") else 1.0
+        plan.update({k: round(plan[k] * share) for k in ("requests", "results") if k in plan}, trials=trials)
     manifest["run"] = run.model_dump(mode="json")
     manifest["target_rps"] = None  # per load point: see summary.json's "load"
     manifest["achieved_rps"] = None

@@ -118,3 +118,15 @@ def test_fixed_points_stop_at_the_first_saturated_rate_and_say_so(tmp_path: Path
     assert high["slo"]["share"]["all"] < 0.75
     assert load["slo"]["max_rate_is_lower_bound"] is False
     assert low["throughput_rps"] <= load["slo"]["max_rate_at_slo"] <= high["throughput_rps"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["plan"]["trials"] == 32 * 2  # the skipped point is no longer planned
+
+    # compare pairs the two sweeps' requests point by point: complete, and the load check present
+    from harness.compare import compare_runs
+
+    comparison = compare_runs(out, out)
+    assert comparison.problems == []
+    assert comparison.pairing.matched == 64
+    (check,) = [c for c in comparison.checks if c.metric == "max_rate_at_slo"]
+    assert check.verdict == "pass"
+    assert check.estimate == pytest.approx(1.0)
