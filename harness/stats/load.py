@@ -11,12 +11,12 @@ Formulas (seconds on the run clock; a request's fields are Timing's):
     itl          = mean gap between consecutive streamed tokens of one request (after the first)
     tpot         = (done - first token) / (completion tokens - 1)   (completion tokens include thinking)
     lag          = first attempt's send - scheduled (the client's own scheduling delay)
-    span         = last done - window start, over the point's measured requests; the window starts at
-                   the first measured send or the last warm-up completion, whichever is later
+    window       = from the first measured send (or, if later, the point's k-th completion, k = its
+                   warm-up requests) to the last measured completion; span = its length
     scheduled    = (n - 1) / (last scheduled - first scheduled)   the rate the arrival schedule asked for
     achieved     = (n - 1) / (last send - first send)      requests/s the client sent
-    throughput   = ok requests / span;  output tok/s = completion tokens of ok requests / span
-    goodput      = requests meeting every SLO / span
+    throughput   = ok completions in the window / span;  output tok/s = their completion tokens / span
+    goodput      = measured requests meeting every SLO and completing in the window / span
 """
 
 from __future__ import annotations
@@ -56,9 +56,10 @@ FORMULAS = {
     "lag_s": "first send − scheduled",
     "scheduled_rps": "(n − 1) / (last scheduled − first scheduled)",
     "achieved_rps": "(n − 1) / (last send − first send)",
-    "throughput_rps": "ok requests / span (span = last done − window start)",
-    "output_tps": "completion tokens of ok requests / span",
-    "goodput_rps": "requests meeting every SLO / span",
+    "throughput_rps": "ok completions in the window / span (window: first measured send, or the k-th "
+    "completion for k warm-up requests if later, to the last measured completion)",
+    "output_tps": "completion tokens of the window's ok completions / span",
+    "goodput_rps": "measured requests meeting every SLO, completed in the window / span",
 }
 
 
@@ -145,17 +146,26 @@ def point_stats(
     sends = sorted(s for r in measured if (s := _first_send(r)) is not None)
     scheduled = [r.timing.scheduled_at_s for r in measured]
     dones = [r.timing.done_at_s for r in ok if r.timing.done_at_s is not None]
-    # The window opens at the first measured send, or when the last warm-up request is done if that is
-    # later (until then the warm-up holds the service, e.g. in the throughput phase, where all are sent
-    # at once); it closes at the last measured completion.
-    warm = [
-        r.timing.done_at_s for r in records if r.load_window == "warmup" and r.timing.done_at_s is not None
-    ]
-    start = max([sends[0], *warm]) if sends else None
-    span = (max(dones) - start) if dones and start is not None and max(dones) > start else None
+    # The measurement window opens at the first measured send or, if later, once as many requests of
+    # the point have completed as it has warm-up requests (the warm-up's share of the service, wherever
+    # the server queued it: the throughput phase sends all at once); it closes at the last measured
+    # completion. Throughput counts every completion inside it, a cool-down one included.
+    n_warm = sum(r.load_window == "warmup" for r in records)
+    all_dones = sorted(d for r in records if (d := r.timing.done_at_s) is not None)
+    start = sends[0] if sends else None
+    if start is not None and n_warm and len(all_dones) >= n_warm:
+        start = max(start, all_dones[n_warm - 1])
+    end = max(dones) if dones else None
+    span = end - start if start is not None and end is not None and end > start else None
+
+    def inside(r: Record) -> bool:
+        done = r.timing.done_at_s
+        return span is not None and done is not None and start is not None and start < done <= (end or 0.0)
+
+    window = [r for r in records if r.status == "ok" and inside(r)]
     send_span = sends[-1] - sends[0] if len(sends) >= 2 else 0.0
     sched_span = max(scheduled) - min(scheduled) if len(scheduled) >= 2 else 0.0
-    tokens = sum(r.usage.completion_tokens for r in ok if r.usage is not None)
+    tokens = sum(r.usage.completion_tokens for r in window if r.usage is not None)
     cost = sum(r.effective_cost_usd for r in measured)
     out: dict[str, Any] = {
         **{k: point.get(k) for k in ("id", "kind", "concurrency", "arrival")},
@@ -167,7 +177,7 @@ def point_stats(
         "span_s": span,
         "scheduled_rps": (len(scheduled) - 1) / sched_span if sched_span > 0 else None,
         "achieved_rps": (len(sends) - 1) / send_span if send_span > 0 else None,
-        "throughput_rps": len(ok) / span if span else None,
+        "throughput_rps": len(window) / span if span else None,
         "output_tps": tokens / span if span else None,
         "cost_usd": cost,
         "cost_per_1k_requests_usd": 1000.0 * cost / len(measured) if measured else None,
@@ -185,10 +195,11 @@ def point_stats(
             k: (sum(v[k] for v in verdicts) / n if n else None) for k in (verdicts[0] if verdicts else {})
         }
         met = sum(v["all"] for v in verdicts)
+        met_inside = sum(v["all"] and inside(r) for v, r in zip(verdicts, measured, strict=True))
         out["slo"] = {
             "share": shares,
             "met": [bool(v["all"]) for v in verdicts],
-            "goodput_rps": met / span if span else None,
+            "goodput_rps": met_inside / span if span else None,
             "meets": bool(n) and met / n >= slo.quantile,
         }
     out["client"] = _client(out, phase)

@@ -166,3 +166,13 @@ def test_no_load_block_means_no_load_summary() -> None:
     value, why = load_metric({}, "max_rate_at_slo")
     assert value is None
     assert "no load points" in why
+
+
+def test_a_warmup_request_the_server_queued_last_does_not_empty_the_window() -> None:
+    # the throughput phase: all five sent at once, served one per 0.25 s; the warm-up one came last
+    records = [rec("throughput", 9, sched=0, sent=0, first=1.2, done=1.25, window="warmup")]
+    records += [rec("throughput", i, sched=0, sent=0, first=0.2 * i, done=0.25 * (i + 1)) for i in range(4)]
+    stats = point_stats(records, {"id": "throughput", "kind": "throughput", "concurrency": 5})
+    # the window opens at the first completion (one warm-up request) and closes at 1.0
+    assert stats["span_s"] == pytest.approx(0.75)
+    assert stats["throughput_rps"] == pytest.approx(3 / 0.75)
