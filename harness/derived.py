@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.records import Record
+
 __all__ = [
     "METRIC_DEFINITIONS",
     "TIMING_FIELDS",
     "add_derived",
     "effective_cost_usd",
+    "first_send_at_s",
+    "request_metrics",
     "trial_frame",
 ]
 
@@ -144,3 +148,48 @@ def trial_frame(lines: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     for name in (*TIMING_FIELDS, "client_completion_tokens", "cost_usd", "price_table_cost_usd"):
         df[name] = df[name].astype(np.float64)
     return add_derived(df)
+
+
+# Per-request latencies of a load sweep (harness.stats.load, LOAD_DEFINITIONS there): defined on one
+# Record, where a failed request has no e2e and TTFT falls back to the first byte (a non-streamed reply).
+def _sent(r: Record) -> float | None:
+    return r.timing.sent_at_s
+
+
+def first_send_at_s(r: Record) -> float | None:
+    """When the trial's first attempt left (its final attempt's send when it had only one)."""
+    t = r.timing
+    return t.first_sent_at_s if t.first_sent_at_s is not None else t.sent_at_s
+
+
+def _first_token(r: Record) -> float | None:
+    t = r.timing
+    return t.first_token_at_s if t.first_token_at_s is not None else t.first_byte_at_s
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def request_metrics(r: Record) -> dict[str, float | None]:
+    """One request's latencies (None where they do not exist, e.g. a failed request's e2e)."""
+    ok = r.status == "ok"
+    t = r.timing
+    done = t.done_at_s if ok else None
+    first = _first_token(r) if ok else None
+    itl = None
+    if ok and r.itl_s is not None:  # a streamed one-token answer has no gap, so none that is too long
+        itl = sum(r.itl_s) / len(r.itl_s) if r.itl_s else 0.0
+    tokens = r.usage.completion_tokens if r.usage is not None else 0
+    tpot = None
+    if ok and t.first_token_at_s is not None and done is not None and tokens > 1:
+        tpot = (done - t.first_token_at_s) / (tokens - 1)
+    return {
+        "e2e_s": _diff(done, _sent(r)),
+        "e2e_from_schedule_s": _diff(done, t.scheduled_at_s),
+        "ttft_s": _diff(first, _sent(r)),
+        "ttft_from_schedule_s": _diff(first, t.scheduled_at_s),
+        "itl_s": itl,
+        "tpot_s": tpot,
+        "lag_s": _diff(first_send_at_s(r), t.scheduled_at_s),
+    }

@@ -36,6 +36,7 @@ def simulator_options(
         api_key=api_key,
         latency=sim.latency if sim else None,
         faults=sim.faults if sim else None,
+        capacity=sim.capacity if sim else None,
         seed=sim.seed if sim else 0,
         skill=sim.skill if sim else None,
         card=target.capability or "qwen3.5-397b",

@@ -132,6 +132,10 @@ def format_plan(prepared: PreparedRun, estimate: PlanEstimate | None) -> str:
         lines += [f"    {c.cell_id}  {c.trials}  ${c.cost_usd:,.4f}" for c in shown]
         if len(estimate.cells) > len(shown):
             lines.append(f"    ... {len(estimate.cells) - len(shown)} more")
+    if prepared.suite.load is not None:
+        from harness.loadsweep import describe_load
+
+        lines += describe_load(prepared.suite.load, plan.n_trials)
     for warning in prepared.warnings:
         lines.append(f"  warning: {warning}")
     lines.append("nothing was sent (dry run)")
@@ -216,6 +220,20 @@ async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) 
     }
     async with AsyncExitStack() as stack:
         targets = await live_targets(stack, prepared.targets, answer_key=_answer_key(prepared))
+        if prepared.suite.load is not None:  # load sweep: one engine phase per load point
+            from harness.runner.phases import run_load_phases
+
+            return await run_load_phases(
+                prepared.plan.trials,
+                targets,
+                prepared.run,
+                run_dir,
+                prepared.suite.load,
+                slo=prepared.suite.slo,
+                observer=_observer(options),
+                manifest=manifest,
+                embedded_simulator=any(t.provider == "simulator" for t in prepared.targets.values()),
+            )
         return await run_trials(
             prepared.plan.trials,
             targets,
@@ -292,6 +310,10 @@ def execute(
         return SuiteRunResult(EXIT_OK, "dry-run", prepared.plan, estimate=estimate)
     run_dir = options.resume or options.out or default_run_dir(prepared.suite.name)
     _check_run_dir(run_dir, options, prepared.suite.name)
+    if prepared.suite.load is not None:
+        from harness.runner.phases import check_load
+
+        check_load(prepared.suite.load, prepared.plan.n_trials, file=prepared.source.file)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     base = SuiteRunResult(EXIT_OK, "running", prepared.plan, run_dir=run_dir)

@@ -7,6 +7,7 @@ module asks `harness.rundir.RunDir` (or these constants) for a path, so a layout
       scores.jsonl     one Score per line, derived, rewritten atomically
       summary.json     the typed Summary (harness.rundir.summary), derived
       report.html      derived
+      submitted.jsonl  async delivery: each task's taskUUID before it is submitted (harness.runner.journal)
       records.parquet, scores.parquet   notebook exports (harness.stats.notebook), derived
       judge/           the judge's own run directory (same layout), written by the judge stage
       .lock            held while a process writes records.jsonl
@@ -23,6 +24,7 @@ __all__ = [
     "REPORT",
     "SCORES",
     "SCORES_PARQUET",
+    "SUBMITTED",
     "SUMMARY",
     "temp_name",
 ]
@@ -34,6 +36,7 @@ SUMMARY = "summary.json"
 REPORT = "report.html"
 RECORDS_PARQUET = "records.parquet"
 SCORES_PARQUET = "scores.parquet"
+SUBMITTED = "submitted.jsonl"
 JUDGE = "judge"
 LOCK = ".lock"
 

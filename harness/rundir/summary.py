@@ -220,6 +220,9 @@ class Summary(SummaryBlock):
     cost: RunCost
     judge: JudgeSpend | None = None
     thresholds: list[ThresholdVerdict] | None = None
+    # Load sweeps (harness.stats.load.load_summary): still the JSON object that module writes; its
+    # owner should give it a SummaryBlock of its own, as `judge` has.
+    load: dict[str, JsonValue] | None = None
 
     def cell(self, cell_id: str) -> Cell | None:
         """The cell with this id (`overall` for the pooled run), or None."""

@@ -20,6 +20,7 @@ NAMES = (
     layout.REPORT,
     layout.RECORDS_PARQUET,
     layout.SCORES_PARQUET,
+    layout.SUBMITTED,
 )
 _NAME = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in NAMES) + r")(?![\w.])")
 
