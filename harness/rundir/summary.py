@@ -63,6 +63,7 @@ class Stat(SummaryBlock):
     n: int
     method: str
     k: int | None = None  # pass@k / maj@k / pass^k / diversity: the k they were computed at
+    pooled_over: list[str] | None = None  # multi-sample STATs: the axes whose cells were pooled
 
 
 class Pct(SummaryBlock):
