@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, m
 
 from harness.datasets import DatasetConfig
 from harness.grid import GridConfig
+from harness.power import PlanConfig
+from harness.racing import RacingConfig
 
 
 class _Config(BaseModel):
@@ -172,6 +174,14 @@ class RunConfig(_Config):
     delivery: Delivery | None = Field(default=None, description="Overrides the target's delivery method.")
     timeout_s: float | None = Field(
         default=None, gt=0, description="Overrides the target's total per-attempt timeout."
+    )
+    strategy: Literal["grid", "racing"] = Field(
+        default="grid",
+        description="grid: every cell answers every item; racing: cells significantly worse than the "
+        "leader stop receiving items after each look (see run.racing).",
+    )
+    racing: RacingConfig = Field(
+        default_factory=RacingConfig, description="Looks and elimination of run.strategy: racing."
     )
 
 
@@ -385,6 +395,10 @@ class SuiteConfig(_Config):
     report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
     estimate: EstimateConfig = Field(
         default_factory=EstimateConfig, description="Output lengths for --dry-run estimates."
+    )
+    plan: PlanConfig = Field(
+        default_factory=PlanConfig,
+        description="Sample-size planning: assumed accuracy and item correlation, the difference to detect.",
     )
     target: str | None = Field(default=None, description="Target used when --target is not given.")
     max_trials: int = Field(

@@ -133,6 +133,9 @@ def format_plan(prepared: PreparedRun, estimate: PlanEstimate | None) -> str:
         lines += [f"    {c.cell_id}  {c.trials}  ${c.cost_usd:,.4f}" for c in shown]
         if len(estimate.cells) > len(shown):
             lines.append(f"    ... {len(estimate.cells) - len(shown)} more")
+    from harness.power import plan_lines
+
+    lines += plan_lines(prepared)
     for warning in prepared.warnings:
         lines.append(f"  warning: {warning}")
     lines.append("nothing was sent (dry run)")
@@ -231,6 +234,18 @@ async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) 
                     update={"endpoint": sim.runware_url, "api_key_env": SIMULATOR_KEY_ENV}
                 )
             targets[name] = target
+        if prepared.run.strategy == "racing":
+            from harness.runner.race import run_race
+
+            return await run_race(
+                prepared.plan.trials,
+                targets,
+                prepared.run,
+                run_dir,
+                scorers=prepared.suite.scorers,
+                observer=_observer(options),
+                manifest=manifest,
+            )
         return await run_trials(
             prepared.plan.trials,
             targets,
@@ -297,6 +312,10 @@ def execute(
         estimate = estimate_prepared(prepared)
         print(format_plan(prepared, estimate), file=out)
         return SuiteRunResult(EXIT_OK, "dry-run", prepared.plan, estimate=estimate)
+    if prepared.suite.plan.from_run is not None:  # a bad plan.from_run fails before any request
+        from harness.power import resolve_assumptions
+
+        resolve_assumptions(prepared.suite.plan, file=prepared.source.file)
     run_dir = options.resume or options.out or default_run_dir(prepared.suite.name)
     _check_run_dir(run_dir, options, prepared.suite.name)
     for warning in prepared.warnings:

@@ -54,6 +54,11 @@ def build_context(
         ],
         jobs=jobs,
     )
+    from harness.report.power_view import power_view_section
+
+    power = power_view_section(summary, refs)
+    if power is not None:
+        parts.insert(0, power)
     if comparison:
         parts.append(comparison_section(comparison, refs))
     return ReportContext(
