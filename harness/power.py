@@ -317,6 +317,17 @@ def power_section(
         "cells": per_cell,
         "verdict": decided,
     }
+    if plan.detect is not None:
+        from harness.stats.power import paired_items_needed
+
+        try:
+            out["detect"] = {
+                "difference": plan.detect,
+                "items": paired_items_needed(plan.detect, p, rho, alpha=alpha / m, power=plan.power),
+                "items_one": paired_items_needed(plan.detect, p, rho, alpha=alpha, power=plan.power),
+            }
+        except ValueError:  # two cells at this accuracy and correlation cannot differ that much
+            out["detect"] = {"difference": plan.detect, "items": None, "items_one": None}
     if race_log is not None:
         from harness.racing import race_summary
 

@@ -21,6 +21,50 @@ def _points(value: float | None) -> str:
     return DASH if value is None else f"{value * 100:.1f} pts"
 
 
+def _share(value: float | None) -> str:
+    return DASH if value is None else f"{value * 100:.1f}%"
+
+
+def _looks_table(racing: Mapping[str, Any], by_id: Mapping[str, CellRef]) -> Table:
+    rows = []
+    for look in racing.get("looks") or []:
+        if not isinstance(look, Mapping):
+            continue
+        tests = [t for t in look.get("tests") or [] if isinstance(t, Mapping)]
+        dropped = [str(t.get("cell_id")) for t in tests if t.get("dropped")]
+        leader = by_id.get(str(look.get("leader")))
+        rows.append(
+            [
+                cell(fmt_int(look.get("look")), num(look, "look")),
+                cell(fmt_int(look.get("n_items")), num(look, "n_items")),
+                cell(
+                    f"{leader.tag} {leader.cell_id}" if leader else str(look.get("leader")),
+                    color=leader.color if leader else None,
+                    breaks=True,
+                ),
+                cell(_share(num(look, "leader_mean")), num(look, "leader_mean")),
+                cell(fmt_int(len(tests) + 1), len(tests) + 1),
+                cell(_tags(dropped, by_id) if dropped else DASH, len(dropped)),
+                cell(f"{float(look.get('alpha') or 0):.3g}", num(look, "alpha")),
+            ]
+        )
+    return Table(
+        id="racing-looks",
+        columns=[
+            "look",
+            "items",
+            "leader",
+            "leader's mean",
+            "cells in the look",
+            "dropped",
+            "alpha of the look",
+        ],
+        numeric=[True, True, False, True, True, False, True],
+        rows=rows,
+        caption="Each look compares every surviving cell with the leader on the items all of them share.",
+    )
+
+
 def _tags(ids: Sequence[str], by_id: Mapping[str, CellRef]) -> str:
     tags = [by_id[i].tag if i in by_id else i for i in ids]
     shown = ", ".join(tags[:MAX_TAGS])
@@ -72,6 +116,14 @@ def power_view_section(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> S
         f"using this run's {' and '.join(parts)}. A difference smaller than a cell's figure may be real "
         "but this run cannot show it; more items (or a higher item correlation) shrink it."
     )
+    detect = mapping(power.get("detect"))
+    if detect:
+        intro += (
+            f" To detect the suite's plan.detect of {float(detect.get('difference') or 0) * 100:g} points, a "
+            f"comparison needs {fmt_int(detect.get('items'))} items per cell at these rates "
+            f"({fmt_int(detect.get('items_one'))} for a single comparison at alpha {float(power.get('alpha') or 0.05):g})."
+        )
+    by_id = {r.cell_id: r for r in refs}
     racing = mapping(power.get("racing"))
     dropped = mapping(racing.get("dropped"))
     rows = []
@@ -89,9 +141,11 @@ def power_view_section(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> S
         if racing:
             gone = mapping(dropped.get(ref.cell_id))
             if gone:
+                leader = by_id.get(str(gone.get("leader")))
                 text = (
                     f"dropped at look {gone.get('look')} ({fmt_int(gone.get('n_items'))} items): "
-                    f"{_points(num(gone, 'mean'))} vs leader {_points(num(gone, 'leader_mean'))}, "
+                    f"{_share(num(gone, 'mean'))} vs {_share(num(gone, 'leader_mean'))} for the leader "
+                    f"{leader.tag if leader else gone.get('leader')}, "
                     f"p_holm {float(gone.get('p_holm') or 0):.2g} < {float(gone.get('alpha') or 0):.2g}"
                 )
                 row.append(cell(text, float(gone.get("look") or 0), cls="muted"))
@@ -109,6 +163,8 @@ def power_view_section(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> S
             rows=rows,
         )
     ]
+    if racing:
+        tables.append(_looks_table(racing, by_id))
     notes = []
     if racing:
         share = num(racing, "share_of_grid")

@@ -118,8 +118,17 @@ class SkillCurve(_Skill):
         return f
 
 
+def skill_names() -> list[str]:
+    """Named skill curves: the YAML files under configs/skills/."""
+    from harness.paths import configs_dir
+
+    folder = configs_dir() / "skills"
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
 def parse_skill(spec: str | Path | SkillCurve | Mapping[str, Any] | None) -> SkillCurve:
-    """`base=0.8`, `fixed=0.7`, `base=0.8,temperature=0.5,thinking_low=-0.2`, a YAML file, or a mapping."""
+    """`base=0.8`, `fixed=0.7`, `base=0.8,temperature=0.5,thinking_low=-0.2`, a YAML file, the name
+    of one under configs/skills/ (`one-best-of-24`), or a mapping."""
     if isinstance(spec, SkillCurve):
         return spec
     if spec is None:
@@ -128,6 +137,13 @@ def parse_skill(spec: str | Path | SkillCurve | Mapping[str, Any] | None) -> Ski
         return _validate(dict(spec), "--skill")
     text = str(spec).strip()
     path = Path(text)
+    if "=" not in text and "/" not in text and not path.suffix and not path.is_file():
+        from harness.paths import configs_dir
+
+        named = configs_dir() / "skills" / f"{text}.yaml"
+        if not named.is_file():
+            raise ConfigError(f"unknown skill curve {text!r}", field="--skill", allowed=skill_names())
+        path, text = named, str(named)
     if text.endswith((".yaml", ".yml")) or path.is_file():
         import yaml
 
