@@ -183,7 +183,7 @@ def plan_power(n_items: int, n_cells: int, assumptions: Assumptions, config: Pla
 
 
 def _pts(value: float | None) -> str:
-    return "more than any two cells can differ" if value is None else f"{value * 100:.1f} points"
+    return "none (not even the largest possible difference)" if value is None else f"{value * 100:.1f} points"
 
 
 def power_lines(plan: PowerPlan, *, n_cells: int) -> list[str]:

@@ -72,47 +72,30 @@ class Discordance:
 
 
 def _joint(p: float, d: float, rho: float) -> tuple[float, float, float, float]:
-    """P(both right), P(A only), P(B only), P(neither) for accuracies p +- d/2 and correlation rho."""
+    """P(both right), P(A only), P(B only), P(neither) for accuracies p +- d/2 and correlation rho,
+    P(both right) held inside its Frechet bounds (the correlation two such accuracies allow)."""
     pa, pb = p + d / 2.0, p - d / 2.0
     both = pa * pb + rho * math.sqrt(max(pa * (1.0 - pa) * pb * (1.0 - pb), 0.0))
+    both = min(min(pa, pb), max(max(0.0, pa + pb - 1.0), both))
     return both, pa - both, pb - both, 1.0 - pa - pb + both
 
 
-def _feasible(p: float, d: float, rho: float) -> bool:
-    return min(_joint(p, d, rho)) >= -1e-12
-
-
-def max_difference(p: float, rho: float = 0.0) -> float:
-    """Largest d for which accuracies p + d/2 and p - d/2 can have item correlation `rho` (a high
-    correlation caps how far apart two cells' accuracies can be)."""
+def max_difference(p: float) -> float:
+    """Largest d with both p + d/2 and p - d/2 inside [0, 1]."""
     _check_unit("p", p)
-    _check_rho(rho)
-    # Feasible d form [0, dmax) plus, degenerately, the end where one accuracy is exactly 0 or 1.
-    high = 2.0 * min(p, 1.0 - p)
-    if rho <= 0.0 or _feasible(p, high * (1.0 - 1e-9), rho):
-        return high
-    low = 0.0
-    for _ in range(_BISECTION_STEPS):
-        mid = (low + high) / 2.0
-        if _feasible(p, mid, rho):
-            low = mid
-        else:
-            high = mid
-    return low
+    return 2.0 * min(p, 1.0 - p)
 
 
 def discordance(p: float, d: float, rho: float) -> Discordance:
     """Discordant shares of two cells at mean accuracy `p`, difference `d` (A minus B), correlation `rho`.
 
-    Raises ValueError when no joint distribution has these marginals and this correlation.
+    Accuracies far apart cannot be as correlated as close ones (B can be right on at most the items A
+    is right on, when B is the worse); there the largest correlation they allow is used instead of rho.
     """
     _check_unit("p", p)
     _check_rho(rho)
-    if not 0.0 <= d <= 2.0 * min(p, 1.0 - p) or not _feasible(p, d, rho):
-        raise ValueError(
-            f"no pair of cells has accuracies {p:g} +- {d / 2:g} with item correlation {rho:g} "
-            f"(the largest difference possible is {max_difference(p, rho):.6g})"
-        )
+    if not 0.0 <= d <= max_difference(p):
+        raise ValueError(f"d must lie in [0, {max_difference(p):.6g}] at p={p:g}, got {d!r}")
     _, p10, p01, _ = _joint(p, d, rho)
     return Discordance(max(p10, 0.0), max(p01, 0.0))
 
@@ -140,7 +123,7 @@ def paired_mde(
     """Smallest difference the paired design detects with `power` on `n` items (None: not even the
     largest possible difference at this accuracy)."""
     _check_unit("power", power)
-    high = max_difference(p, rho)
+    high = max_difference(p)
     if paired_power(n, high, p, rho, alpha=alpha) < power:
         return None
     low = 0.0

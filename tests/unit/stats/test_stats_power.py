@@ -48,13 +48,15 @@ def test_correlation_removes_discordant_items() -> None:
     assert discordance(0.5, 0.0, 0.6).total == pytest.approx(2 * 0.25 * 0.4)
 
 
-def test_a_high_correlation_caps_the_difference() -> None:
-    assert max_difference(0.7, 0.0) == pytest.approx(0.6)
-    capped = max_difference(0.7, 0.5)
-    assert 0.2 < capped < 0.6
-    discordance(0.7, capped * 0.999, 0.5)
-    with pytest.raises(ValueError, match="largest difference possible"):
-        discordance(0.7, capped * 1.01, 0.5)
+def test_far_apart_accuracies_get_the_largest_correlation_they_allow() -> None:
+    # Accuracies 0.9 and 0.5 with rho 0.9 would put P(both right) at 0.585 > 0.5 = P(B right):
+    # it is held at 0.5, so B is right only where A is (p01 = 0).
+    shares = discordance(0.7, 0.4, 0.9)
+    assert shares.p10 == pytest.approx(0.4)
+    assert shares.p01 == 0.0
+    assert max_difference(0.7) == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="d must lie in"):
+        discordance(0.7, 0.61, 0.0)
 
 
 def test_items_needed_by_connors_formula() -> None:
@@ -94,7 +96,7 @@ def test_detectable_difference_agrees_with_a_simulation_within_20_percent(
     analytic = paired_mde(n, p, rho)
     assert analytic is not None
     # The difference at which the exact McNemar test rejects in 80% of simulated runs (bisection).
-    low, high = 0.0, max_difference(p, rho) * 0.999
+    low, high = 0.0, max_difference(p) * 0.999
     for _ in range(12):
         mid = (low + high) / 2
         if simulate_paired_power(n, mid, p, rho, simulations=3000, seed=n) >= 0.8:
