@@ -50,6 +50,7 @@ class Problem:
     expression: str | None = None
     topic: str = ""
     grading: Grading | None = None
+    difficulty: float = 0.5  # a uniform fixed by the item's text (the skill curve's item_correlation)
 
 
 @dataclass(slots=True)
@@ -156,6 +157,7 @@ class SimulatedModel:
             if len(self._problems) >= 8192:
                 self._problems.clear()
             cached = self._problems[users] = self._solve(users)
+            cached.difficulty = _uniforms(orjson.dumps(users), 0)[0]
         return cached
 
     def _solve(self, users: tuple[str, ...]) -> Problem:
@@ -208,13 +210,13 @@ class SimulatedModel:
         if problem.kind == "none":
             answer, text = "", free_text(u[1])
         elif problem.grading is not None:
-            correct = u[0] < self.accuracy(prompt, card)
+            correct = self.skill.draw(u[0], problem.difficulty) < self.accuracy(prompt, card)
             says_correct = problem.grading.agrees == correct
             answer = "CORRECT" if says_correct else "INCORRECT"
             text = verdict_reply(problem.grading, says_correct, u[2])
         else:
             if problem.gold:
-                correct = u[0] < self.accuracy(prompt, card)
+                correct = self.skill.draw(u[0], problem.difficulty) < self.accuracy(prompt, card)
                 answer = problem.gold if correct else self._wrong(problem, u[2])
             else:  # options but no key: a guess
                 letters = sorted(problem.options)

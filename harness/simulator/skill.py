@@ -12,6 +12,10 @@ With settings filled from the card's defaults (T = temperature, P = topP, K = to
             + thinking_low                      when thinkingLevel is "low" (no reasoning)
     p     = clip(base + f(settings) - f(card defaults), 0, 1)   so `base` is the accuracy at the defaults
     p     = fixed instead, when `fixed` is set; then each matching override sets (accuracy) or shifts (delta) p.
+
+An answer is right when its draw u < p. With `item_correlation` rho > 0 the draw is
+Phi(sqrt(rho) Phi^-1(v_item) + sqrt(1 - rho) Phi^-1(u)), v_item a uniform fixed by the item's text: hard items
+are hard for every setting and seed, as with a real model, so paired comparisons see fewer discordant items.
 """
 
 from __future__ import annotations
@@ -79,6 +83,24 @@ class SkillCurve(_Skill):
     overrides: list[SkillOverride] = Field(
         default_factory=list, description="Exact accuracies or shifts at given settings."
     )
+    item_correlation: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Shared item difficulty: the latent (Gaussian-copula) correlation of one item's right/wrong "
+        "draws across settings and seeds; 0 = every draw independent.",
+    )
+
+    def draw(self, u: float, item: float) -> float:
+        """The uniform compared with p: `u` itself, or blended with the item's own uniform `item`."""
+        rho = self.item_correlation
+        if rho == 0.0:
+            return u
+        from statistics import NormalDist
+
+        normal = NormalDist()
+        z = math.sqrt(rho) * normal.inv_cdf(_inside(item)) + math.sqrt(1.0 - rho) * normal.inv_cdf(_inside(u))
+        return normal.cdf(z)
 
     def accuracy(self, settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> float:
         """P(correct) for `settings` (defaults already filled in); `defaults` are the card's."""
@@ -116,6 +138,10 @@ class SkillCurve(_Skill):
         if s.get("thinkingLevel") == "low":
             f += e.thinking_low
         return f
+
+
+def _inside(u: float) -> float:
+    return min(1.0 - 1e-12, max(1e-12, u))
 
 
 def skill_names() -> list[str]:
@@ -161,11 +187,11 @@ def parse_skill(spec: str | Path | SkillCurve | Mapping[str, Any] | None) -> Ski
             number = float(value)
         except ValueError:
             number = math.nan
-        if not sep or math.isnan(number) or key not in {"base", "fixed", *effect_names}:
+        if not sep or math.isnan(number) or key not in {"base", "fixed", "item_correlation", *effect_names}:
             raise ConfigError(
                 f"bad skill item {part.strip()!r}",
                 field="--skill",
-                allowed=["base", "fixed", *sorted(effect_names)],
+                allowed=["base", "fixed", "item_correlation", *sorted(effect_names)],
             )
         if key in effect_names:
             raw_map["effects"][key] = number

@@ -42,3 +42,42 @@ def test_an_unknown_name_lists_the_known_ones() -> None:
         ConfigError, match=r"unknown skill curve 'no-such-curve' \(allowed: .*'one-best-of-24'"
     ):
         parse_skill("no-such-curve")
+
+
+def _right_wrong(skill: str, temperature: float, n: int = 400) -> list[float]:
+    from harness.capability import load_card
+    from harness.pricing import load_prices
+    from harness.simulator.answer_key import AnswerKey
+    from harness.simulator.model import Prompt, SimulatedModel
+
+    card = load_card("qwen3.5-397b")
+    sim = SimulatedModel(parse_skill(skill), AnswerKey(None), load_prices)
+    out = []
+    for i in range(n):
+        settings = {**card.defaults(), "temperature": temperature}
+        prompt = sim.prepare(
+            Prompt(
+                "alibaba:qwen@3.5-397b", [{"role": "user", "content": f"What is {i} + 7?"}], None, settings
+            ),
+            card,
+        )
+        out.append(1.0 if sim.generate(prompt, card, seed=3).correct else 0.0)
+    return out
+
+
+def test_item_correlation_makes_hard_items_hard_for_every_setting() -> None:
+    from harness.stats.power import item_correlation
+
+    independent = item_correlation([_right_wrong("fixed=0.7", 0.2), _right_wrong("fixed=0.7", 0.9)])
+    shared = [_right_wrong("fixed=0.7,item_correlation=0.6", t) for t in (0.2, 0.9)]
+    assert independent is not None
+    assert abs(independent) < 0.12
+    measured = item_correlation(shared)
+    assert measured is not None
+    assert measured > 0.25
+    assert sum(shared[0]) / 400 == pytest.approx(0.7, abs=0.06)  # the accuracy is unchanged
+
+
+def test_item_correlation_is_checked() -> None:
+    with pytest.raises(ConfigError, match="item_correlation"):
+        parse_skill("fixed=0.7,item_correlation=1.5")
