@@ -82,10 +82,17 @@ def best_cell_line(summary: Mapping[str, Any], refs: Sequence[CellRef], best: Ce
     alpha = verdict.get("alpha", 0.05)
     tied = [str(t) for t in verdict.get("tied") or []]
     if tied:
+        raced = [t for t in tied if t in (mapping(dig(summary, "power", "racing", "dropped")))]
+        note = (
+            f" The race dropped {len(raced)} of them ({_tags(raced, by_id)}) by its own tests against the "
+            "leader at each look, which correct for fewer comparisons than the summary's."
+            if raced
+            else ""
+        )
         return (
             f"No cell is distinguishable from the best by {metric}: {name} leads, but {len(tied)} other "
             f"cell{'s are' if len(tied) != 1 else ' is'} statistically tied with it ({_tags(tied, by_id)}; "
-            f"paired comparison on shared items, Holm-corrected, alpha {alpha:g})."
+            f"paired comparison on shared items, Holm-corrected, alpha {alpha:g})." + note
         )
     return (
         f"Best cell by {metric}: {name}, better than every other cell "

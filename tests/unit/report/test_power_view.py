@@ -103,3 +103,12 @@ def test_the_section_shows_precision_and_the_race() -> None:
 def test_no_section_without_a_power_block() -> None:
     data = summary(None)
     assert power_view_section(data, cell_refs(data)) is None
+
+
+def test_a_tied_cell_the_race_dropped_is_explained() -> None:
+    data = summary(["t=1", "t=2"], {"dropped": {"t=2": {"look": 1}}})
+    text = line(data)
+    assert text.endswith(
+        "The race dropped 1 of them (#3) by its own tests against the leader at each look, which correct "
+        "for fewer comparisons than the summary's."
+    )
