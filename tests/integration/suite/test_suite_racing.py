@@ -48,6 +48,9 @@ def run(tmp_path: Path, out: Path, *extra: str) -> int:
     return main(["run", str(racing_suite(tmp_path)), "--target", str(target), "--no-progress", *extra])
 
 
+pytestmark = pytest.mark.slow  # whole runs through the CLI, ~5-15 s each
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("race")
@@ -127,3 +130,37 @@ def test_the_dry_run_prints_the_looks_and_what_they_can_detect(
     )
     assert "trials: at most 480 (no cell dropped), at least 80 (every cell through the first look)" in out
     assert not (tmp_path / "unused").exists()
+
+
+def test_the_demo_report_names_no_winner_its_comparisons_cannot_support(tmp_path: Path) -> None:
+    # The shipped demo (30 items, 12 cells) on a latency-free copy of its target: the same answers.
+    data = yaml.safe_load((configs_dir() / "targets" / "sim.yaml").read_text())
+    data["simulator"] = {"latency": "0", "seed": 0}
+    target = tmp_path / "sim.yaml"
+    target.write_text(yaml.safe_dump(data))
+    out = tmp_path / "demo"
+    args = [
+        "run",
+        str(suites_dir() / "demo.yaml"),
+        "--target",
+        str(target),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    verdict = summary["power"]["verdict"]
+    best = next(c for c in summary["cells"] if c["cell_id"] == verdict["best"])
+    # Cells whose CIs overlap the best's are among the tied ones.
+    overlapping = [
+        c["cell_id"]
+        for c in summary["cells"]
+        if c["cell_id"] != verdict["best"]
+        and c["metrics"]["accuracy"]["ci_high"] >= best["metrics"]["accuracy"]["ci_low"]
+    ]
+    assert overlapping
+    assert set(overlapping) <= set(verdict["tied"])
+    page = (out / "report.html").read_text()
+    assert "No cell is distinguishable from the best by accuracy" in page
+    assert "Best cell by accuracy" not in page
