@@ -332,7 +332,7 @@ def power_section(
         from harness.racing import race_summary
 
         trials = int((summary.get("overall") or {}).get("n_trials") or 0)
-        grid = (manifest.get("plan") or {}).get("trials")
+        grid = (manifest.get("grid_plan") or manifest.get("plan") or {}).get("trials")
         out["racing"] = race_summary(
             race_log, trials_done=trials, grid_trials=grid if isinstance(grid, int) else None
         )

@@ -277,6 +277,13 @@ class Race:
         if max(widths) <= target:
             self.stop_reason = f"every surviving cell's CI is within +-{target:g}"
 
+    def items_of(self, cell: str) -> list[str]:
+        """The items a cell answered in the race so far: up to the look that dropped it, else the last."""
+        for look in self.looks:
+            if cell in look.dropped:
+                return self.order[: look.n_items]
+        return self.order[: self.looks[-1].n_items] if self.looks else []
+
     def to_log(self) -> dict[str, Any]:
         """racing.json: the options, the schedule and every look's decision, as they were made."""
         return {

@@ -77,17 +77,32 @@ async def run_race(
             write_log(run_dir, race.to_log())
     finally:
         if sessions_before is not None:
-            _settle_manifest(run_dir, sessions_before, time.perf_counter() - started)
+            plan = None
+            if race.stop_reason is not None:  # the race is over: its plan is what it sent
+                items = {cell: set(race.items_of(cell)) for cell in cells}
+                raced = [t for t in trials if t.item_id in items[t.cell_id]]
+                plan = plan_size(raced, targets, delivery=run.delivery)
+            _settle_manifest(run_dir, sessions_before, time.perf_counter() - started, plan, given["plan"])
     return result
 
 
-def _settle_manifest(run_dir: Path, sessions_before: list[Any], wall_s: float) -> None:
+def _settle_manifest(
+    run_dir: Path,
+    sessions_before: list[Any],
+    wall_s: float,
+    plan: dict[str, int] | None,
+    grid_plan: dict[str, int],
+) -> None:
     """One session of a race is several engine calls: keep the session list the first call left
-    (later calls would each count as a resume) and the wall time of the whole session."""
+    (later calls would each count as a resume) and the wall time of the whole session. A finished
+    race's `plan` is the trials it sent (so it reads as complete); `grid_plan` is the whole grid's."""
     manifest = read_manifest(run_dir)
     if sessions_before:
         manifest["resumed"] = sessions_before
     else:
         manifest.pop("resumed", None)
     manifest["wall_time_s"] = round(wall_s, 3)
+    manifest["grid_plan"] = grid_plan
+    if plan is not None:
+        manifest["plan"] = plan
     write_manifest(run_dir, manifest)

@@ -100,6 +100,7 @@ def test_the_race_stops_when_one_cell_is_left() -> None:
     assert race.survivors == ["best"]
     assert race.stop_reason == "one cell is left"
     assert trials == 40  # both cells on the first 20 items, then nothing
+    assert race.items_of("worst") == race.items_of("best") == race.order[:20]
 
 
 def test_the_race_ends_with_the_item_pool_when_cells_are_tied() -> None:
@@ -107,6 +108,7 @@ def test_the_race_ends_with_the_item_pool_when_cells_are_tied() -> None:
     assert race.survivors == ["a", "b"]
     assert race.stop_reason == "the item pool is exhausted"
     assert trials == 80
+    assert race.items_of("a") == race.order
 
 
 def test_a_target_precision_ends_the_race_early() -> None:

@@ -82,12 +82,18 @@ def test_summary_and_manifest_describe_the_race(finished: Path) -> None:
     manifest = json.loads((finished / "manifest.json").read_text())
     racing = summary["power"]["racing"]
     assert racing["trials"] == len(read_jsonl(finished / RECORDS))
-    assert racing["grid_trials"] == manifest["plan"]["trials"] == 480
+    assert racing["grid_trials"] == manifest["grid_plan"]["trials"] == 480
+    # The finished race's plan is what it sent, so the run reads as complete (harness compare trusts it).
+    assert manifest["plan"]["trials"] == racing["trials"]
     assert racing["survivors"] == json.loads((finished / RACE_FILE).read_text())["survivors"]
     assert summary["power"]["verdict"]["best"] == BEST
     assert manifest["run"]["strategy"] == "racing"
     assert "resumed" not in manifest  # one session, however many looks
     assert manifest["status"] == "complete"
+
+
+def test_a_finished_race_can_be_gated(finished: Path, tmp_path: Path) -> None:
+    assert main(["compare", str(finished), "--baseline", str(finished), "--no-report"]) == 0
 
 
 def test_resuming_a_finished_race_sends_nothing(finished: Path, tmp_path: Path) -> None:
