@@ -79,8 +79,8 @@ async def run_race(
         if sessions_before is not None:
             plan = None
             if race.stop_reason is not None:  # the race is over: its plan is what it sent
-                items = {cell: set(race.items_of(cell)) for cell in cells}
-                raced = [t for t in trials if t.item_id in items[t.cell_id]]
+                answered = {cell: set(race.items_of(cell)) for cell in cells}
+                raced = [t for t in trials if t.item_id in answered[t.cell_id]]
                 plan = plan_size(raced, targets, delivery=run.delivery)
             _settle_manifest(run_dir, sessions_before, time.perf_counter() - started, plan, given["plan"])
     return result
