@@ -7,7 +7,10 @@ The rule, valid for the sequential design: K looks are planned up front (the sch
 tests at alpha/K (Bonferroni over the looks: the union bound needs no independence between looks and
 holds for any data-dependent stopping, where a fixed-sample test repeated at every look would not).
 Within a look each survivor is compared with the leader by an exact sign test on the shared items
-(McNemar's test when outcomes are right/wrong), Holm-corrected across the survivors.
+(McNemar's test when outcomes are right/wrong), Holm-corrected across the survivors. With
+`dominance: true`, a survivor is also dropped when another is significantly cheaper and faster per trial
+(sign tests) and shown to be at most `dominance_margin` less accurate (a one-sided paired bound), each
+at alpha/K/(survivors - 1).
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ class RacingConfig(BaseModel):
         description="Chance of dropping a cell that is not worse, over the whole race (split over the looks).",
     )
     seed: int = Field(default=0, description="Seed of the order in which items enter the race.")
+    dominance: bool = Field(
+        default=False,
+        description="Also drop a cell that another survivor dominates: significantly cheaper and faster per "
+        "trial (sign tests) and not less accurate by more than dominance_margin (a one-sided paired bound), "
+        "each at the look's level with Bonferroni over the candidates.",
+    )
+    dominance_margin: float = Field(
+        default=0.02,
+        ge=0.0,
+        lt=0.5,
+        description="Accuracy a dominating cell may give up (0.02 = 2 points), shown by the upper confidence "
+        "bound of the paired difference.",
+    )
     target_half_width: float | None = Field(
         default=None,
         gt=0.0,
@@ -89,6 +105,7 @@ class LeaderTest:
     p: float
     p_holm: float
     dropped: bool
+    dominated_by: str | None = None  # dropped as dominated on quality, cost and latency by this cell
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +117,7 @@ class LeaderTest:
             "p": self.p,
             "p_holm": self.p_holm,
             "dropped": self.dropped,
+            "dominated_by": self.dominated_by,
         }
 
 
@@ -152,6 +170,9 @@ def decide_look(
     *,
     index: int,
     alpha: float,
+    costs: Mapping[str, Mapping[str, float]] | None = None,
+    latencies: Mapping[str, Mapping[str, float]] | None = None,
+    margin: float = 0.02,
 ) -> Look:
     """The decision at one look: `values[cell][item]` is a cell's mean score on an item (a missing or
     NaN value leaves the item out of that cell's comparisons). The leader is the survivor with the
@@ -191,7 +212,83 @@ def decide_look(
         )
         for cell, (w, b), p, q in zip(others, counts, raw, adjusted, strict=True)
     )
+    if costs is not None and latencies is not None:
+        tests = _dominance(tests, survivors, shared, values, costs, latencies, alpha, margin)
     return Look(index, len(items), leader, means[leader], alpha, tests)
+
+
+def _higher(
+    data: Mapping[str, Mapping[str, float]], cell: str, other: str, items: Sequence[str], alpha: float
+) -> bool:
+    """True when `cell` is significantly higher than `other` on the items (exact sign test)."""
+    from harness.stats.paired import mcnemar_exact
+
+    above = below = 0
+    for item in items:
+        a, b = data.get(cell, {}).get(item), data.get(other, {}).get(item)
+        if a is None or b is None or math.isnan(a) or math.isnan(b):
+            continue
+        above += a > b
+        below += a < b
+    return above > below and mcnemar_exact(below, above) < alpha
+
+
+def _not_worse(
+    values: Mapping[str, Mapping[str, float]],
+    cell: str,
+    other: str,
+    items: Sequence[str],
+    level: float,
+    margin: float,
+) -> bool:
+    """True when `other` is shown to be at most `margin` less accurate than `cell`: the one-sided
+    (1 - level) upper bound of mean(cell - other) over the items lies below `margin`."""
+    from statistics import NormalDist
+
+    diffs = []
+    for item in items:
+        a, b = values.get(cell, {}).get(item), values.get(other, {}).get(item)
+        if a is not None and b is not None and not (math.isnan(a) or math.isnan(b)):
+            diffs.append(a - b)
+    if len(diffs) < 2:
+        return False
+    mean = math.fsum(diffs) / len(diffs)
+    sd = math.sqrt(math.fsum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
+    return mean + NormalDist().inv_cdf(1.0 - level) * sd / math.sqrt(len(diffs)) < margin
+
+
+def _dominance(
+    tests: tuple[LeaderTest, ...],
+    survivors: Sequence[str],
+    shared: Sequence[str],
+    values: Mapping[str, Mapping[str, float]],
+    costs: Mapping[str, Mapping[str, float]],
+    latencies: Mapping[str, Mapping[str, float]],
+    alpha: float,
+    margin: float,
+) -> tuple[LeaderTest, ...]:
+    """Mark the tests of cells another survivor dominates (significantly cheaper and faster, and not
+    less accurate by more than `margin`); a cell already dropped by the quality test cannot dominate."""
+    import dataclasses
+
+    gone = {t.cell_id for t in tests if t.dropped}
+    level = alpha / max(1, len(survivors) - 1)  # Bonferroni over the cells that could dominate
+    out = []
+    for test in tests:
+        by = None
+        if not test.dropped:
+            for other in survivors:
+                if other in (test.cell_id, *gone):
+                    continue
+                if (
+                    _higher(costs, test.cell_id, other, shared, level)
+                    and _higher(latencies, test.cell_id, other, shared, level)
+                    and _not_worse(values, test.cell_id, other, shared, level, margin)
+                ):
+                    by = other
+                    break
+        out.append(dataclasses.replace(test, dropped=True, dominated_by=by) if by else test)
+    return tuple(out)
 
 
 @dataclass(slots=True)
@@ -228,13 +325,27 @@ class Race:
             return None
         return self.order[: self.schedule[len(self.looks)]]
 
-    def observe(self, values: Mapping[str, Mapping[str, float]]) -> Look:
-        """Decide the current look from per-item values and apply it."""
+    def observe(
+        self,
+        values: Mapping[str, Mapping[str, float]],
+        costs: Mapping[str, Mapping[str, float]] | None = None,
+        latencies: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> Look:
+        """Decide the current look from per-item values (and, with `dominance`, per-item cost and
+        latency) and apply it."""
         items = self.next_items()
         if items is None:
             raise ValueError("the race is over; no look is pending")
+        dominance = self.config.dominance and costs is not None and latencies is not None
         look = decide_look(
-            values, self.survivors, items, index=len(self.looks) + 1, alpha=self.alpha_per_look
+            values,
+            self.survivors,
+            items,
+            index=len(self.looks) + 1,
+            alpha=self.alpha_per_look,
+            costs=costs if dominance else None,
+            latencies=latencies if dominance else None,
+            margin=self.config.dominance_margin,
         )
         self._apply(look, values)
         return look
@@ -375,6 +486,27 @@ def item_values(scores: Sequence[Any], scorer: str) -> dict[str, dict[str, float
     return {c: {i: math.fsum(v) / len(v) for i, v in by_item.items()} for c, by_item in sums.items()}
 
 
+def item_costs_latencies(
+    records: Sequence[Any],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Per cell and item: the mean cost of a trial (service-reported, else price table) and the mean
+    end-to-end latency of its successful trials, for the dominance rule."""
+    cost: dict[str, dict[str, list[float]]] = {}
+    latency: dict[str, dict[str, list[float]]] = {}
+    for record in records:
+        cost.setdefault(record.cell_id, {}).setdefault(record.item_id, []).append(record.effective_cost_usd)
+        timing = record.timing
+        if record.status == "ok" and timing.sent_at_s is not None and timing.done_at_s is not None:
+            latency.setdefault(record.cell_id, {}).setdefault(record.item_id, []).append(
+                timing.done_at_s - timing.sent_at_s
+            )
+
+    def means(data: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+        return {c: {i: math.fsum(v) / len(v) for i, v in by_item.items()} for c, by_item in data.items()}
+
+    return means(cost), means(latency)
+
+
 def race_summary(log: Mapping[str, Any], *, trials_done: int, grid_trials: int | None) -> dict[str, Any]:
     """The `racing` part of summary.json: the schedule, each look, when and why each cell was dropped."""
     dropped: dict[str, dict[str, Any]] = {}
@@ -389,6 +521,7 @@ def race_summary(log: Mapping[str, Any], *, trials_done: int, grid_trials: int |
                     "leader_mean": look.get("leader_mean"),
                     "p_holm": test.get("p_holm"),
                     "alpha": look.get("alpha"),
+                    "dominated_by": test.get("dominated_by"),
                 }
     return {
         "schedule": log.get("schedule"),

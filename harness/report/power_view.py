@@ -149,12 +149,20 @@ def power_view_section(summary: Mapping[str, Any], refs: Sequence[CellRef]) -> S
             gone = mapping(dropped.get(ref.cell_id))
             if gone:
                 leader = by_id.get(str(gone.get("leader")))
-                text = (
-                    f"dropped at look {gone.get('look')} ({fmt_int(gone.get('n_items'))} items): "
-                    f"{_share(num(gone, 'mean'))} vs {_share(num(gone, 'leader_mean'))} for the leader "
-                    f"{leader.tag if leader else gone.get('leader')}, "
-                    f"p_holm {float(gone.get('p_holm') or 0):.2g} < {float(gone.get('alpha') or 0):.2g}"
-                )
+                winner = by_id.get(str(gone.get("dominated_by")))
+                if gone.get("dominated_by"):
+                    text = (
+                        f"dominated at look {gone.get('look')} ({fmt_int(gone.get('n_items'))} items) by "
+                        f"{winner.tag if winner else gone.get('dominated_by')}: significantly cheaper and faster, "
+                        "and not less accurate beyond the margin"
+                    )
+                else:
+                    text = (
+                        f"dropped at look {gone.get('look')} ({fmt_int(gone.get('n_items'))} items): "
+                        f"{_share(num(gone, 'mean'))} vs {_share(num(gone, 'leader_mean'))} for the leader "
+                        f"{leader.tag if leader else gone.get('leader')}, "
+                        f"p_holm {float(gone.get('p_holm') or 0):.2g} < {float(gone.get('alpha') or 0):.2g}"
+                    )
                 row.append(cell(text, float(gone.get("look") or 0), cls="muted"))
             else:
                 row.append(cell("survived", 1e9, cls="pass"))

@@ -14,7 +14,15 @@ from typing import Any
 
 from harness.config import RunConfig, ScorerConfig, TargetConfig
 from harness.progress import Observer
-from harness.racing import RACE_FILE, Race, check_log, item_values, read_log, write_log
+from harness.racing import (
+    RACE_FILE,
+    Race,
+    check_log,
+    item_costs_latencies,
+    item_values,
+    read_log,
+    write_log,
+)
 from harness.records import Trial
 from harness.runner.engine import RunResult, run_trials
 from harness.store import read_manifest, read_records, write_manifest
@@ -69,7 +77,8 @@ async def run_race(
             keys = {t.key for t in look_trials}
             records = [r for r in read_records(run_dir) if r.trial_key in keys]
             scores = await ascore_records(records, scorers, run_dir=run_dir)
-            race.observe(item_values(scores, scorer))
+            costs, latencies = item_costs_latencies(records)
+            race.observe(item_values(scores, scorer), costs, latencies)
             write_log(run_dir, race.to_log())
         if result is None:  # every look was decided in an earlier session
             result = await run_trials([], targets, run, run_dir, observer=observer, manifest=given)

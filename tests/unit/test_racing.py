@@ -198,3 +198,45 @@ def test_race_summary_says_when_and_why_each_cell_was_dropped() -> None:
     assert summary["looks_done"] == 1
     assert summary["alpha_per_look"] == pytest.approx(0.05 / 3)
     assert "Bonferroni" in summary["correction"]
+
+
+def test_dominance_drops_a_cell_no_better_but_dearer_and_slower() -> None:
+    items = [f"q{i}" for i in range(20)]
+    worse = {f"q{i}" for i in range(6)}  # b and c lose 6 items to a: sign test p = 1/32, not significant
+    values = {
+        "a": dict.fromkeys(items, 1.0),
+        "b": {i: (0.0 if i in worse else 1.0) for i in items},
+        "c": {i: (0.0 if i in worse else 1.0) for i in items},
+    }
+    costs = {"a": dict.fromkeys(items, 1.0), "b": dict.fromkeys(items, 2.0), "c": dict.fromkeys(items, 0.5)}
+    latencies = {
+        "a": dict.fromkeys(items, 1.0),
+        "b": dict.fromkeys(items, 3.0),
+        "c": dict.fromkeys(items, 0.2),
+    }
+    plain = decide_look(values, ["a", "b", "c"], items, index=1, alpha=0.01)
+    assert plain.dropped == []
+    look = decide_look(values, ["a", "b", "c"], items, index=1, alpha=0.01, costs=costs, latencies=latencies)
+    by_cell = {t.cell_id: t for t in look.tests}
+    assert by_cell["b"].dropped
+    assert by_cell["b"].dominated_by == "a"
+    assert not by_cell["c"].dropped  # cheaper and faster than everyone: not dominated
+    assert Look.from_dict(look.to_dict()) == look
+    # b - a has mean -0.3 and upper bound -0.3 + z(0.995) * sd / sqrt(20) = -0.03: below any margin >= 0;
+    # a cell as accurate as a on 18 of 20 items (bound +0.08) is not shown to be no better.
+    close = {**values, "b": {i: (0.0 if i in ("q0", "q1") else 1.0) for i in items}}
+    kept = decide_look(close, ["a", "b", "c"], items, index=1, alpha=0.01, costs=costs, latencies=latencies)
+    assert kept.dropped == []
+
+
+def test_dominance_is_off_unless_asked() -> None:
+    items = ITEMS[:20]
+    values = {"a": dict.fromkeys(items, 1.0), "b": dict.fromkeys(items, 1.0)}
+    costs = {"a": dict.fromkeys(items, 1.0), "b": dict.fromkeys(items, 2.0)}
+    off = Race(RacingConfig(first_items=20), ["a", "b"], items)
+    off.observe(values, costs, costs)
+    assert off.survivors == ["a", "b"]
+    on = Race(RacingConfig(first_items=20, dominance=True), ["a", "b"], items)
+    on.observe(values, costs, costs)
+    assert on.survivors == ["a"]
+    assert race_summary(on.to_log(), trials_done=40, grid_trials=40)["dropped"]["b"]["dominated_by"] == "a"

@@ -112,3 +112,15 @@ def test_a_tied_cell_the_race_dropped_is_explained() -> None:
         "The race dropped 1 of them (#3) by its own tests against the leader at each look, which correct "
         "for fewer comparisons than the summary's."
     )
+
+
+def test_a_dominated_cell_says_by_whom() -> None:
+    racing = {"dropped": {"t=2": {"look": 2, "n_items": 30, "dominated_by": "t=1"}}, "looks": []}
+    data = summary(["t=1"], racing)
+    section = power_view_section(data, cell_refs(data))
+    assert section is not None
+    rows = {r[1].text: [c.text for c in r] for r in section.tables[0].rows}
+    assert rows["t=2"][5] == (
+        "dominated at look 2 (30 items) by #2: significantly cheaper and faster, and not less accurate "
+        "beyond the margin"
+    )
