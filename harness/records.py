@@ -17,6 +17,7 @@ _T = TypeVar("_T")
 
 RecordStatus = Literal["ok", "error"]
 FinishReason = Literal["stop", "length", "content_filter", "unknown"]
+LoadWindow = Literal["warmup", "measure", "cooldown"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,6 +51,10 @@ class Trial:
     reference: Any = None
     choices: list[str] | None = None
     prompt_tokens_estimate: int | None = None
+    # Load sweeps (harness.loadsweep): the load point this trial belongs to, and whether it is in the
+    # point's warm-up, measured or cool-down window. Part of the key (two points send the same items).
+    load_point: str | None = None
+    load_window: LoadWindow | None = None
 
 
 @dataclass(slots=True)
@@ -115,8 +120,10 @@ class Record:
     timing: Timing
     results: list[Result] = field(default_factory=list)
     usage: Usage | None = None
-    cost_usd: float | None = None  # as the service reported it (includeCost)
-    price_table_cost_usd: float | None = None  # from the target's price table, for comparison
+    # As the service reported it (includeCost), summed over every attempt that reported one: a failed
+    # attempt whose result came but was unusable (malformed) was billed all the same.
+    cost_usd: float | None = None
+    price_table_cost_usd: float | None = None  # from the target's price table (every attempt's usage)
     attempts: int = 1
     retry_wait_s: float = 0.0  # time spent backing off between attempts
     rate_limit_wait_s: float = 0.0  # part of retry_wait_s caused by 429s
@@ -130,6 +137,10 @@ class Record:
     # The request's prompt as sent (system prompt and messages), so reports and judges need no data set.
     system_prompt: str | None = None
     messages: list[dict[str, str]] | None = None
+    # taskUUIDs of earlier attempts that reported usage or cost (billed, counted in cost_usd above)
+    earlier_task_uuids: list[str] | None = None
+    load_point: str | None = None  # the trial's load point (load sweeps only), see Trial
+    load_window: LoadWindow | None = None
     schema: int = SCHEMA_VERSION
 
     @property

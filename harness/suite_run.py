@@ -136,6 +136,10 @@ def format_plan(prepared: PreparedRun, estimate: PlanEstimate | None) -> str:
     from harness.power import plan_lines
 
     lines += plan_lines(prepared)
+    if prepared.suite.load is not None:
+        from harness.loadsweep import describe_load
+
+        lines += describe_load(prepared.suite.load, plan.n_trials)
     for warning in prepared.warnings:
         lines.append(f"  warning: {warning}")
     lines.append("nothing was sent (dry run)")
@@ -217,6 +221,7 @@ def _simulator_options(prepared: PreparedRun, target: TargetConfig, api_key: str
         api_key=api_key,
         latency=sim.latency if sim else None,
         faults=sim.faults if sim else None,
+        capacity=sim.capacity if sim else None,
         seed=sim.seed if sim else 0,
         skill=sim.skill if sim else None,
         card=target.capability or "qwen3.5-397b",
@@ -252,6 +257,20 @@ async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) 
                     update={"endpoint": sim.runware_url, "api_key_env": SIMULATOR_KEY_ENV}
                 )
             targets[name] = target
+        if prepared.suite.load is not None:  # load sweep: one engine phase per load point
+            from harness.runner.phases import run_load_phases
+
+            return await run_load_phases(
+                prepared.plan.trials,
+                targets,
+                prepared.run,
+                run_dir,
+                prepared.suite.load,
+                slo=prepared.suite.slo,
+                observer=_observer(options),
+                manifest=manifest,
+                embedded_simulator=any(t.provider == "simulator" for t in prepared.targets.values()),
+            )
         if prepared.run.strategy == "racing":
             from harness.runner.race import run_race
 
@@ -326,6 +345,13 @@ def execute(
     """Send a prepared plan (or print it on --dry-run) and build every derived output (in `worker`
     when given: harness.report.worker)."""
     out = out or sys.stdout
+    if prepared.suite.load is not None and prepared.run.strategy == "racing":
+        raise ConfigError(
+            "a load sweep (load:) measures the endpoint at fixed trials; it cannot race cells",
+            file=prepared.source.file,
+            field="run.strategy",
+            allowed=["grid"],
+        )
     chosen = options.resume or options.out
     if options.dry_run and chosen is not None:  # the real run would refuse it: say so now
         _check_run_dir(chosen, options, prepared.suite.name)
@@ -339,6 +365,10 @@ def execute(
         resolve_assumptions(prepared.suite.plan, file=prepared.source.file)
     run_dir = options.resume or options.out or default_run_dir(prepared.suite.name)
     _check_run_dir(run_dir, options, prepared.suite.name)
+    if prepared.suite.load is not None:
+        from harness.runner.phases import check_load
+
+        check_load(prepared.suite.load, prepared.plan.n_trials, file=prepared.source.file)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     base = SuiteRunResult(EXIT_OK, "running", prepared.plan, run_dir=run_dir)

@@ -58,6 +58,9 @@ def render_markdown(
         from harness.report.power_view import best_cell_line
 
         lines += [md_escape(best_cell_line(summary, refs, best, metric)), ""]
+    from harness.report.load_section import load_markdown
+
+    lines += load_markdown(summary)  # load sweeps only
     if refs:
         lines.append(f"| # | cell | {metric} [95% CI] | p50 latency | p95 latency | cost / trial | errors |")
         lines.append("|---|---|---|---|---|---|---|")

@@ -54,6 +54,11 @@ def build_context(
         ],
         jobs=jobs,
     )
+    from harness.report.load_section import load_section
+
+    load = load_section(summary)  # load sweeps only
+    if load is not None:
+        parts.insert(0, load)
     from harness.report.power_view import power_view_section
 
     power = power_view_section(summary, refs)
