@@ -170,3 +170,12 @@ def test_the_demo_report_names_no_winner_its_comparisons_cannot_support(tmp_path
     page = (out / "report.html").read_text()
     assert "No cell is distinguishable from the best by accuracy" in page
     assert "Best cell by accuracy" not in page
+
+
+def test_a_load_sweep_cannot_race(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", str(suites_dir() / "load-sweep.yaml"), "--dry-run", "--set", "run.strategy=racing"])
+    assert code == 2
+    assert (
+        "load-sweep.yaml: run.strategy: a load sweep (load:) measures the endpoint at fixed trials; it cannot "
+        in (capsys.readouterr().err)
+    )
