@@ -1,0 +1,450 @@
+"""`harness probe TARGET`, end to end: load the target and its card, design the experiments, turn their
+arms into trials (one derived target per delivery or batch size), refuse before sending when the cost
+estimate exceeds the cap, send through the engine into a run directory, judge each experiment, and
+write the verdicts (probe.json, through harness.store) and the report page. Owns orchestration only:
+the statistics are in verdicts.py, the experiments in experiments.py.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.capability import ModelCard, find_card, load_card, validate_settings
+from harness.config import EstimateConfig, RunConfig, SuiteConfig, TargetConfig
+from harness.errors import EXIT_INFRA, EXIT_OK, EXIT_REGRESSION, ConfigError, RunStoppedError
+from harness.plan import PlanEstimate, RunPlan, estimate_plan, trial_key
+from harness.probe.experiments import (
+    DEFAULT_MAX_COST_USD,
+    DEFAULT_SAMPLES,
+    PROMPT,
+    Arm,
+    Design,
+    Protocol,
+    design_probe,
+    wire_name,
+)
+from harness.probe.verdicts import (
+    Context,
+    Output,
+    TaskData,
+    Verdict,
+    VerdictName,
+    judge,
+    setting_verdicts,
+)
+from harness.records import Message, Record, Trial
+
+ITEM_ID = "probe"
+PROBE_SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOptions:
+    target: str
+    card: str | None = None
+    max_cost_usd: float = DEFAULT_MAX_COST_USD
+    dry_run: bool = False
+    suite: str | None = None
+    out: Path | None = None
+    samples: int = DEFAULT_SAMPLES
+    command: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class PreparedProbe:
+    target: TargetConfig
+    card: ModelCard
+    protocol: Protocol
+    design: Design
+    targets: dict[str, TargetConfig]  # derived targets by name (one per delivery / batch size)
+    trials: list[Trial]
+    arm_of: dict[str, str]  # trial key -> arm name
+    estimate: PlanEstimate
+    guarded: list[str]  # settings whose `ignored`/`rejected` verdict makes the exit code 1
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    exit_code: int
+    prepared: PreparedProbe
+    verdicts: list[Verdict] = field(default_factory=list)
+    by_setting: dict[str, VerdictName] = field(default_factory=dict)
+    run_dir: Path | None = None
+    report_path: Path | None = None
+    failing: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def _protocol(target: TargetConfig) -> Protocol:
+    return "openai" if target.provider == "openai" else "runware"
+
+
+def suite_settings(suite: SuiteConfig) -> list[str]:
+    """The settings (API names) a suite sends: fixed settings, grid axes, a system prompt, and usage and
+    cost, which every run reads."""
+    names: set[str] = set(suite.settings)
+    names.update(suite.grid.axes)
+    for group in suite.grid.zip:
+        names.update(group)
+    for cell in suite.grid.cells:
+        names.update(cell)
+    if suite.prompt.system:
+        names.add("systemPrompt")
+    names -= {"target", "repeats"}
+    names |= {"includeUsage", "includeCost"}
+    return sorted(names)
+
+
+def _derived_target(target: TargetConfig, arm: Arm) -> TargetConfig:
+    delivery = arm.delivery or target.delivery
+    batch = arm.batch_size
+    suffix = f"@{delivery}" + (f"x{batch}" if batch > 1 else "")
+    return target.model_copy(
+        update={"name": f"{target.name}{suffix}", "delivery": delivery, "batch_size": batch}
+    )
+
+
+def build_trials(
+    design: Design, target: TargetConfig, count_tokens: Any
+) -> tuple[dict[str, TargetConfig], list[Trial], dict[str, str]]:
+    """One trial per (arm, seed position); trials of one arm and target are consecutive, so a batch
+    arm's trials travel in one request."""
+    targets: dict[str, TargetConfig] = {}
+    trials: list[Trial] = []
+    arm_of: dict[str, str] = {}
+    messages = (Message("user", PROMPT),)
+    for arm in design.arms.values():
+        derived = _derived_target(target, arm)
+        targets[derived.name] = derived
+        settings = design.settings_of(arm)
+        # The chat template's rule (plan.py): 3 for the reply header, 5 around each message.
+        prompt_tokens = 3 + count_tokens(PROMPT) + 5
+        if arm.system_prompt:
+            prompt_tokens += count_tokens(arm.system_prompt) + 5
+        for repeat, seed in enumerate(arm.seeds):
+            cell = {"probe": arm.name, **settings}
+            key = trial_key(
+                target=derived.name,
+                model=target.model,
+                cell=arm.name,
+                item_id=ITEM_ID,
+                repeat=repeat,
+                messages=messages,
+                system_prompt=arm.system_prompt,
+                settings=settings,
+                seed=seed,
+                number_results=arm.number_results,
+                inputs=None,
+            )
+            trials.append(
+                Trial(
+                    key=key,
+                    cell_id=arm.name,
+                    cell=cell,
+                    item_id=ITEM_ID,
+                    repeat=repeat,
+                    target=derived.name,
+                    model=target.model,
+                    messages=messages,
+                    system_prompt=arm.system_prompt,
+                    settings=dict(settings),
+                    seed=seed,
+                    number_results=arm.number_results,
+                    prompt_tokens_estimate=prompt_tokens,
+                )
+            )
+            arm_of[key] = arm.name
+    return targets, trials, arm_of
+
+
+def estimate_probe(
+    trials: Sequence[Trial], targets: Mapping[str, TargetConfig], card: ModelCard
+) -> PlanEstimate:
+    """Tokens and cost of the probe, from the targets' price tables and expected output lengths."""
+    from harness.pricing import cost_usd, load_prices
+    from harness.tokens import tokenizer_name
+
+    plan = RunPlan(cells=(), trials=tuple(trials), n_items=1, requests_by_target={}, results=0)
+    spec = card.settings.get("thinkingLevel")
+    level = str(spec.default) if spec is not None and spec.default is not None else None
+    return estimate_plan(
+        plan,
+        {name: t.estimate or EstimateConfig() for name, t in targets.items()},
+        {name: load_prices(t.model, t.prices) for name, t in targets.items()},
+        cost=lambda price, p, c, th: cost_usd(
+            price, prompt_tokens=p, completion_tokens=c, thinking_tokens=th
+        ),
+        tokenizer=tokenizer_name(),
+        default_thinking_level={name: level for name in targets},
+    )
+
+
+def prepare_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = None) -> PreparedProbe:
+    """Every check before the first request (ConfigError, exit 2): target, card, suite, key, sample
+    size, each arm's settings against the card, and the cost cap."""
+    from harness.loading import load_suite, load_target
+    from harness.preflight import check_keys
+    from harness.tokens import count_tokens
+
+    if options.samples < 2 or options.samples > 64:
+        raise ConfigError(f"--samples must be 2..64, got {options.samples}", field="--samples")
+    if options.max_cost_usd <= 0:
+        raise ConfigError(f"--max-cost must be > 0, got {options.max_cost_usd}", field="--max-cost")
+    target = load_target(options.target)
+    card_name = options.card or target.capability
+    card = load_card(card_name) if card_name else find_card(target.model)
+    if card is None:
+        raise ConfigError(
+            f"no capability card lists model {target.model!r}: name one with --card",
+            field="--card",
+            file=f"target {target.name}",
+        )
+    errors = check_keys({target.name: target}, environ=os.environ if environ is None else environ)
+    if errors and not options.dry_run:
+        raise errors[0]
+    protocol = _protocol(target)
+    design = design_probe(card, protocol, target.delivery, samples=options.samples)
+    skipped = []
+    for exp in design.experiments:
+        for name in exp.arms:
+            violations = validate_settings(card, design.settings_of(design.arms[name]))
+            if violations:
+                skipped.append(f"{exp.setting}: {violations[0].message}")
+    if skipped:
+        raise ConfigError(
+            f"card {card.name} does not allow the probe's values: " + "; ".join(skipped),
+            field="--card",
+        )
+    guarded = suite_settings(load_suite(options.suite)) if options.suite else []
+    targets, trials, arm_of = build_trials(design, target, count_tokens)
+    estimate = estimate_probe(trials, targets, card)
+    prepared = PreparedProbe(target, card, protocol, design, targets, trials, arm_of, estimate, guarded)
+    if estimate.cost_usd > options.max_cost_usd and not options.dry_run:
+        raise ConfigError(
+            f"the probe's estimated cost ${estimate.cost_usd:.4f} exceeds --max-cost ${options.max_cost_usd:.4f}; "
+            "raise --max-cost or lower --samples",
+            field="--max-cost",
+        )
+    return prepared
+
+
+def format_plan(prepared: PreparedProbe, options: ProbeOptions) -> str:
+    """The --dry-run printout: what is sent and what it should cost."""
+    est = prepared.estimate
+    target = prepared.target
+    arms = prepared.design.arms
+    lines = [
+        f"probe of target {target.name}: {target.provider} {target.model} (card {prepared.card.name}, "
+        f"{prepared.protocol} protocol)",
+        f"  experiments  {len(prepared.design.experiments)}",
+        f"  arms         {len(arms)} ({options.samples} seeds per comparison)",
+        f"  trials       {len(prepared.trials)}",
+        f"  prompt tokens      ~{est.prompt_tokens:,} ({est.tokenizer})",
+        f"  completion tokens  ~{est.completion_tokens:,} (thinking ~{est.thinking_tokens:,})",
+        f"  estimated cost     ${est.cost_usd:,.4f} (cap --max-cost ${options.max_cost_usd:,.4f})",
+    ]
+    if est.cost_usd > options.max_cost_usd:
+        lines.append("  the estimate exceeds the cap: a real probe would refuse to start")
+    lines.append("nothing was sent (dry run)")
+    return "\n".join(lines)
+
+
+def default_probe_dir(target: str) -> Path:
+    from harness.paths import reports_dir
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = reports_dir() / f"probe-{Path(target).stem}-{stamp}"
+    path, n = base, 2
+    while path.exists():
+        path, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return path
+
+
+async def _send(prepared: PreparedProbe, options: ProbeOptions, run_dir: Path) -> Any:
+    from harness.runner import run_trials
+    from harness.suite_run import SIMULATOR_KEY_ENV
+
+    targets = dict(prepared.targets)
+    async with AsyncExitStack() as stack:
+        if prepared.target.provider == "simulator":
+            from harness.simulator import SimulatorOptions, serve_simulator
+
+            key = os.environ.get(SIMULATOR_KEY_ENV) or secrets.token_hex(16)
+            if SIMULATOR_KEY_ENV not in os.environ:
+                os.environ[SIMULATOR_KEY_ENV] = key
+                stack.callback(os.environ.pop, SIMULATOR_KEY_ENV, None)
+            sim_cfg = prepared.target.simulator
+            sim = await stack.enter_async_context(
+                serve_simulator(
+                    SimulatorOptions(
+                        api_key=key,
+                        latency=sim_cfg.latency if sim_cfg else None,
+                        faults=sim_cfg.faults if sim_cfg else None,
+                        seed=sim_cfg.seed if sim_cfg else 0,
+                        skill=sim_cfg.skill if sim_cfg else None,
+                        card=prepared.card.name,
+                        ignore_settings=sim_cfg.ignore_settings if sim_cfg else (),
+                    )
+                )
+            )
+            targets = {
+                name: t.model_copy(update={"endpoint": sim.runware_url, "api_key_env": SIMULATOR_KEY_ENV})
+                for name, t in targets.items()
+            }
+        manifest = {
+            "suite": None,
+            "command": list(options.command) or ["harness", "probe", options.target],
+            "probe": {"target": prepared.target.name, "card": prepared.card.name, "samples": options.samples},
+        }
+        run = RunConfig(concurrency=8, max_cost_usd=options.max_cost_usd, adaptive_concurrency=False)
+        return await run_trials(prepared.trials, targets, run, run_dir, manifest=manifest)
+
+
+def task_data(record: Record) -> TaskData:
+    """What the verdicts need of one record."""
+    usage = record.usage
+    error = record.error
+    latency = None
+    if record.timing.done_at_s is not None and record.timing.sent_at_s is not None:
+        latency = record.timing.done_at_s - record.timing.sent_at_s
+    return TaskData(
+        seed=record.seed,
+        outputs=tuple(Output(r.text or "", r.reasoning or "", r.finish_reason) for r in record.results),
+        ok=record.status == "ok",
+        error=None if error is None else f"{error.code or error.kind}: {error.message}",
+        rejected=error is not None and error.kind == "bad_request",
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        thinking_tokens=usage.thinking_tokens if usage else None,
+        cost_usd=record.cost_usd,
+        price_table_cost_usd=record.price_table_cost_usd,
+        latency_s=latency,
+        delivery=record.delivery,
+    )
+
+
+def judge_run(prepared: PreparedProbe, records: Sequence[Record]) -> list[Verdict]:
+    """Every experiment's verdict over the run's records, with how its setting went on the wire."""
+    from harness.pricing import load_prices
+
+    tasks: dict[str, list[TaskData]] = {name: [] for name in prepared.design.arms}
+    for record in sorted(records, key=lambda r: (r.cell_id, r.repeat)):
+        arm = prepared.arm_of.get(record.trial_key)
+        if arm is not None:
+            tasks[arm].append(task_data(record))
+    context = Context(
+        include_cost=prepared.target.include_cost,
+        cost_supported=prepared.protocol == "runware",
+        placeholder_prices=load_prices(prepared.target.model, prepared.target.prices).placeholder,
+    )
+    verdicts = []
+    for exp in prepared.design.experiments:
+        verdict = judge(exp, [tasks[name] for name in exp.arms], context)
+        sent_as = wire_name(exp.setting, prepared.protocol, prepared.target.reasoning_switch)
+        if (
+            exp.setting == "thinkingLevel"
+            and prepared.protocol == "openai"
+            and not prepared.target.reasoning_switch
+        ):
+            verdict = _not_sent(verdict, "thinkingLevel is not mapped for this target (no reasoning_switch)")
+        verdicts.append(_with(verdict, sent_as=sent_as))
+    return verdicts
+
+
+def _with(original: Verdict, **changes: Any) -> Verdict:
+    import dataclasses
+
+    return dataclasses.replace(original, **changes)
+
+
+def _not_sent(verdict: Verdict, why: str) -> Verdict:
+    return _with(verdict, verdict="inconclusive", evidence=why, statistic="", p_value=None)
+
+
+def probe_document(
+    prepared: PreparedProbe, verdicts: Sequence[Verdict], failing: Sequence[str], result: Any
+) -> dict[str, Any]:
+    """probe.json: the design, every verdict and the per-setting verdicts."""
+    import dataclasses
+
+    return {
+        "schema_version": PROBE_SCHEMA,
+        "target": prepared.target.name,
+        "provider": prepared.target.provider,
+        "protocol": prepared.protocol,
+        "model": prepared.target.model,
+        "card": prepared.card.name,
+        "samples": prepared.design.samples,
+        "alpha": 0.05,
+        "estimate_usd": prepared.estimate.cost_usd,
+        "cost_usd": getattr(result, "total_cost_usd", None),
+        "trials": len(prepared.trials),
+        "guarded_settings": list(prepared.guarded),
+        "failing_settings": list(failing),
+        "settings": setting_verdicts(verdicts),
+        "verdicts": [dataclasses.asdict(v) for v in verdicts],
+    }
+
+
+def failing_settings(verdicts: Sequence[Verdict], guarded: Sequence[str]) -> list[str]:
+    """Settings with an `ignored` or `rejected` verdict that the exit code guards (all when none given)."""
+    by_setting = setting_verdicts(verdicts)
+    watched = set(guarded) if guarded else set(by_setting)
+    return sorted(s for s, v in by_setting.items() if v in ("ignored", "rejected") and s in watched)
+
+
+def run_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = None) -> ProbeResult:
+    """Prepare (exit 2 on any problem, nothing sent), send, judge and write; the exit code is 1 when a
+    guarded setting is ignored or rejected, 3 when the run could not finish."""
+    from harness.runner import run_event_loop
+    from harness.store import PROBE, RECORDS, read_records, write_probe
+
+    prepared = prepare_probe(options, environ=environ)
+    if options.dry_run:
+        return ProbeResult(EXIT_OK, prepared, message=format_plan(prepared, options))
+    run_dir = options.out or default_probe_dir(options.target)
+    if (run_dir / RECORDS).exists() or (run_dir / PROBE).exists():
+        raise ConfigError(
+            "the run directory is not empty; pick another --out", file=str(run_dir), field="--out"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_result = run_event_loop(_send(prepared, options, run_dir))
+    except RunStoppedError as exc:
+        return ProbeResult(EXIT_INFRA, prepared, run_dir=run_dir, message=f"probe stopped: {exc}")
+    verdicts = judge_run(prepared, read_records(run_dir))
+    failing = failing_settings(verdicts, prepared.guarded)
+    write_probe(run_dir, probe_document(prepared, verdicts, failing, run_result))
+    from harness.report.probe import write_probe_report
+
+    report = write_probe_report(run_dir)
+    code = EXIT_OK
+    message = ""
+    if run_result.status != "complete":
+        code, message = (
+            EXIT_INFRA,
+            f"probe {run_result.status}: {run_result.stop_reason or 'not every trial finished'}",
+        )
+    elif failing:
+        code = EXIT_REGRESSION
+        message = "settings not honoured: " + ", ".join(
+            f"{s} ({setting_verdicts(verdicts)[s]})" for s in failing
+        )
+    return ProbeResult(
+        code,
+        prepared,
+        verdicts,
+        setting_verdicts(verdicts),
+        run_dir,
+        report,
+        failing,
+        message,
+    )
