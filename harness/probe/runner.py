@@ -190,7 +190,7 @@ def estimate_probe(
 def prepare_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = None) -> PreparedProbe:
     """Every check before the first request (ConfigError, exit 2): target, card, suite, key, sample
     size, each arm's settings against the card, and the cost cap."""
-    from harness.loading import load_suite, load_target
+    from harness.loading import find_suite, load_suite, load_target
     from harness.preflight import check_keys
     from harness.tokens import count_tokens
 
@@ -223,7 +223,7 @@ def prepare_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = 
             f"card {card.name} does not allow the probe's values: " + "; ".join(skipped),
             field="--card",
         )
-    guarded = suite_settings(load_suite(options.suite)) if options.suite else []
+    guarded = suite_settings(load_suite(find_suite(options.suite))) if options.suite else []
     targets, trials, arm_of = build_trials(design, target, count_tokens)
     estimate = estimate_probe(trials, targets, card)
     prepared = PreparedProbe(target, card, protocol, design, targets, trials, arm_of, estimate, guarded)
