@@ -49,6 +49,19 @@ def _non_negative(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.store import read_manifest
+
+    if "probe" in read_manifest(args.run_dir):  # a `harness probe` run directory: its verdicts and page
+        from harness.errors import ConfigError
+        from harness.probe.runner import rebuild_probe
+
+        if args.format != "html" or args.out is not None:
+            raise ConfigError(
+                "a probe run directory rebuilds its own report.html only", field="--format/--out"
+            )
+        probe = rebuild_probe(args.run_dir)
+        print(probe.report_path)
+        return probe.exit_code
     from harness.report import build_outputs, render_markdown
     from harness.report.worker import figure_jobs, owns_process
 

@@ -68,7 +68,7 @@ class PreparedProbe:
     arm_of: dict[str, str]  # trial key -> arm name
     estimate: PlanEstimate
     guarded: list[str]  # settings whose `ignored`/`rejected` verdict makes the exit code 1
-    skipped: list[str] = field(default_factory=list)
+    card_ref: str = ""  # how the manifest names the card for a rebuild: a file path, else its name
 
 
 @dataclass(slots=True)
@@ -210,8 +210,7 @@ def prepare_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = 
     errors = check_keys({target.name: target}, environ=os.environ if environ is None else environ)
     if errors and not options.dry_run:
         raise errors[0]
-    protocol = _protocol(target)
-    design = design_probe(card, protocol, target.delivery, samples=options.samples)
+    design = design_probe(card, _protocol(target), target.delivery, samples=options.samples)
     skipped = []
     for exp in design.experiments:
         for name in exp.arms:
@@ -224,9 +223,9 @@ def prepare_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = 
             field="--card",
         )
     guarded = suite_settings(load_suite(find_suite(options.suite))) if options.suite else []
-    targets, trials, arm_of = build_trials(design, target, count_tokens)
-    estimate = estimate_probe(trials, targets, card)
-    prepared = PreparedProbe(target, card, protocol, design, targets, trials, arm_of, estimate, guarded)
+    prepared = assemble(target, card, design, guarded, count_tokens)
+    prepared.card_ref = card_name if card_name and Path(card_name).is_file() else card.name
+    estimate = prepared.estimate
     if estimate.cost_usd > options.max_cost_usd and not options.dry_run:
         raise ConfigError(
             f"the probe's estimated cost ${estimate.cost_usd:.4f} exceeds --max-cost ${options.max_cost_usd:.4f}; "
@@ -234,6 +233,15 @@ def prepare_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = 
             field="--max-cost",
         )
     return prepared
+
+
+def assemble(
+    target: TargetConfig, card: ModelCard, design: Design, guarded: list[str], count_tokens: Any
+) -> PreparedProbe:
+    """The trials, derived targets and estimate of a design (shared by a probe and its rebuild)."""
+    targets, trials, arm_of = build_trials(design, target, count_tokens)
+    estimate = estimate_probe(trials, targets, card)
+    return PreparedProbe(target, card, _protocol(target), design, targets, trials, arm_of, estimate, guarded)
 
 
 def format_plan(prepared: PreparedProbe, options: ProbeOptions) -> str:
@@ -251,6 +259,8 @@ def format_plan(prepared: PreparedProbe, options: ProbeOptions) -> str:
         f"  completion tokens  ~{est.completion_tokens:,} (thinking ~{est.thinking_tokens:,})",
         f"  estimated cost     ${est.cost_usd:,.4f} (cap --max-cost ${options.max_cost_usd:,.4f})",
     ]
+    guarded = ", ".join(prepared.guarded) if prepared.guarded else "every probed setting (no --suite)"
+    lines.append(f"  exit 1 guards      {guarded}")
     if est.cost_usd > options.max_cost_usd:
         lines.append("  the estimate exceeds the cap: a real probe would refuse to start")
     lines.append("nothing was sent (dry run)")
@@ -302,7 +312,12 @@ async def _send(prepared: PreparedProbe, options: ProbeOptions, run_dir: Path) -
         manifest = {
             "suite": None,
             "command": list(options.command) or ["harness", "probe", options.target],
-            "probe": {"target": prepared.target.name, "card": prepared.card.name, "samples": options.samples},
+            "probe": {
+                "target": prepared.target.model_dump(mode="json"),
+                "card": prepared.card_ref or prepared.card.name,
+                "samples": prepared.design.samples,
+                "guarded": list(prepared.guarded),
+            },
         }
         run = RunConfig(concurrency=8, max_cost_usd=options.max_cost_usd, adaptive_concurrency=False)
         return await run_trials(prepared.trials, targets, run, run_dir, manifest=manifest)
@@ -337,9 +352,8 @@ def judge_run(prepared: PreparedProbe, records: Sequence[Record]) -> list[Verdic
 
     tasks: dict[str, list[TaskData]] = {name: [] for name in prepared.design.arms}
     for record in sorted(records, key=lambda r: (r.cell_id, r.repeat)):
-        arm = prepared.arm_of.get(record.trial_key)
-        if arm is not None:
-            tasks[arm].append(task_data(record))
+        if record.cell_id in tasks:  # a record's cell is its arm
+            tasks[record.cell_id].append(task_data(record))
     context = Context(
         include_cost=prepared.target.include_cost,
         cost_supported=prepared.protocol == "runware",
@@ -370,7 +384,7 @@ def _not_sent(verdict: Verdict, why: str) -> Verdict:
 
 
 def probe_document(
-    prepared: PreparedProbe, verdicts: Sequence[Verdict], failing: Sequence[str], result: Any
+    prepared: PreparedProbe, verdicts: Sequence[Verdict], failing: Sequence[str], cost_usd: float | None
 ) -> dict[str, Any]:
     """probe.json: the design, every verdict and the per-setting verdicts."""
     import dataclasses
@@ -385,7 +399,7 @@ def probe_document(
         "samples": prepared.design.samples,
         "alpha": 0.05,
         "estimate_usd": prepared.estimate.cost_usd,
-        "cost_usd": getattr(result, "total_cost_usd", None),
+        "cost_usd": cost_usd,
         "trials": len(prepared.trials),
         "guarded_settings": list(prepared.guarded),
         "failing_settings": list(failing),
@@ -405,7 +419,7 @@ def run_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = None
     """Prepare (exit 2 on any problem, nothing sent), send, judge and write; the exit code is 1 when a
     guarded setting is ignored or rejected, 3 when the run could not finish."""
     from harness.runner import run_event_loop
-    from harness.store import PROBE, RECORDS, read_records, write_probe
+    from harness.store import PROBE, RECORDS, read_records
 
     prepared = prepare_probe(options, environ=environ)
     if options.dry_run:
@@ -420,31 +434,46 @@ def run_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = None
         run_result = run_event_loop(_send(prepared, options, run_dir))
     except RunStoppedError as exc:
         return ProbeResult(EXIT_INFRA, prepared, run_dir=run_dir, message=f"probe stopped: {exc}")
-    verdicts = judge_run(prepared, read_records(run_dir))
-    failing = failing_settings(verdicts, prepared.guarded)
-    write_probe(run_dir, probe_document(prepared, verdicts, failing, run_result))
-    from harness.report.probe import write_probe_report
-
-    report = write_probe_report(run_dir)
-    code = EXIT_OK
-    message = ""
+    result = write_outputs(prepared, run_dir, read_records(run_dir), run_result.total_cost_usd)
     if run_result.status != "complete":
-        code, message = (
-            EXIT_INFRA,
-            f"probe {run_result.status}: {run_result.stop_reason or 'not every trial finished'}",
-        )
-    elif failing:
-        code = EXIT_REGRESSION
-        message = "settings not honoured: " + ", ".join(
-            f"{s} ({setting_verdicts(verdicts)[s]})" for s in failing
-        )
-    return ProbeResult(
-        code,
-        prepared,
-        verdicts,
-        setting_verdicts(verdicts),
-        run_dir,
-        report,
-        failing,
-        message,
-    )
+        result.exit_code = EXIT_INFRA
+        result.message = f"probe {run_result.status}: {run_result.stop_reason or 'not every trial finished'}"
+    return result
+
+
+def write_outputs(
+    prepared: PreparedProbe, run_dir: Path, records: Sequence[Record], cost_usd: float | None
+) -> ProbeResult:
+    """Judge the records, write probe.json and report.html; exit 1 when a guarded setting failed."""
+    from harness.report.probe import write_probe_report
+    from harness.store import write_probe
+
+    verdicts = judge_run(prepared, records)
+    failing = failing_settings(verdicts, prepared.guarded)
+    write_probe(run_dir, probe_document(prepared, verdicts, failing, cost_usd))
+    report = write_probe_report(run_dir)
+    by_setting = setting_verdicts(verdicts)
+    result = ProbeResult(EXIT_OK, prepared, verdicts, by_setting, run_dir, report, failing)
+    if failing:
+        result.exit_code = EXIT_REGRESSION
+        result.message = "settings not honoured: " + ", ".join(f"{s} ({by_setting[s]})" for s in failing)
+    return result
+
+
+def rebuild_probe(run_dir: Path) -> ProbeResult:
+    """Re-judge a probe's run directory from its records and manifest alone (no request) and rewrite
+    probe.json and report.html, as `harness report RUN_DIR` does for a suite run."""
+    from harness.store import read_manifest, read_records
+    from harness.tokens import count_tokens
+
+    manifest = read_manifest(run_dir)
+    info = manifest.get("probe")
+    if not isinstance(info, dict) or not isinstance(info.get("target"), dict):
+        raise ConfigError("not a probe run directory (the manifest has no probe section)", file=str(run_dir))
+    target = TargetConfig.model_validate(info["target"])
+    card = load_card(info["card"])
+    design = design_probe(card, _protocol(target), target.delivery, samples=int(info["samples"]))
+    prepared = assemble(target, card, design, list(info.get("guarded") or []), count_tokens)
+    records = read_records(run_dir)
+    spent = sum(r.cost_usd if r.cost_usd is not None else (r.price_table_cost_usd or 0.0) for r in records)
+    return write_outputs(prepared, run_dir, records, spent)

@@ -143,3 +143,20 @@ def test_openai_target_is_probed_under_its_own_names(tmp_path: Path) -> None:
     assert served["openai"]["requests"] == len(result.prepared.trials)
     assert served["requests"] == 0  # nothing went to the Runware endpoint
     assert orjson.loads((tmp_path / "run" / PROBE).read_bytes())["protocol"] == "openai"
+
+
+def test_harness_report_rebuilds_the_verdicts_from_the_run_directory_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    first = run_probe(ProbeOptions(target=sim_target(tmp_path, ["topP"]), out=run_dir, suite="demo"))
+    written = read_probe(run_dir)
+    page = (run_dir / REPORT).read_text(encoding="utf-8")
+    (run_dir / PROBE).unlink()
+    (run_dir / REPORT).unlink()
+    (tmp_path / "sim-target.yaml").unlink()  # the rebuild reads nothing but the run directory
+    code = cli_main(["report", str(run_dir)])
+    assert code == first.exit_code == 1
+    assert read_probe(run_dir) == written
+    assert (run_dir / REPORT).read_text(encoding="utf-8") == page
+    assert str(run_dir / REPORT) in capsys.readouterr().out

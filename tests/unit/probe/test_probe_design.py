@@ -72,3 +72,10 @@ def test_suite_settings_are_its_settings_axes_and_system_prompt() -> None:
     assert suite_settings(suite) == [
         "includeCost", "includeUsage", "maxTokens", "seed", "systemPrompt", "temperature",
     ]  # fmt: skip
+
+
+def test_the_commands_default_cost_cap_is_the_probes() -> None:
+    from harness.commands import probe as command
+    from harness.probe import DEFAULT_MAX_COST_USD
+
+    assert command.DEFAULT_MAX_COST_USD == DEFAULT_MAX_COST_USD
