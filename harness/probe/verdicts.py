@@ -1,8 +1,9 @@
 """Pure verdicts of the probe's experiments over what each arm got back: `applied`, `ignored`,
 `rejected` or `inconclusive`, each with the statistic behind it. No I/O.
 
-Comparisons of two arms use exact one-sided tests at ALPHA: a permutation test (distinct outputs,
-distinct-word ratio, reasoning tokens) or Fisher's exact test (how many replies begin with / contain a
+Comparisons of two arms use exact one-sided tests at ALPHA: a permutation test (mean pairwise word
+distance within each arm, so near-duplicates count as one continuation; distinct-word ratio;
+reasoning tokens) or Fisher's exact test (how many replies begin with / contain a
 string). Before reading the data, each test is checked for detectability: the p-value of the most
 extreme outcome possible at the probe's sample size; when even that is not below ALPHA, the change is
 undetectable at this size and the verdict is `inconclusive`. A detectable change that is not seen is
@@ -150,6 +151,29 @@ def word_entropy_bits(outputs: Sequence[Output]) -> float:
     return -sum(c / total * math.log2(c / total) for c in counts.values()) if total else 0.0
 
 
+def distance_matrix(outputs: Sequence[Output]) -> list[list[float]]:
+    """Jaccard distance between the word sets of every two outputs (0 = the same words)."""
+    words = [frozenset(_WORD.findall(f"{o.reasoning} {o.text}".lower())) for o in outputs]
+    return [[1.0 - len(x & y) / len(x | y) if x | y else 0.0 for y in words] for x in words]
+
+
+def _mean_pairs(matrix: Sequence[Sequence[float]], members: Sequence[int] | range) -> float:
+    pairs = list(itertools.combinations(members, 2))
+    return statistics.fmean(matrix[i][j] for i, j in pairs) if pairs else 0.0
+
+
+def spread_p(matrix: Sequence[Sequence[float]], n_changed: int, sign: float) -> float:
+    """One-sided permutation p-value on the difference of mean within-arm pairwise distances: with
+    sign -1 that the first `n_changed` outputs are less spread out than the others (fewer distinct
+    continuations), with +1 more. Robust to near-duplicates a real service's nondeterminism leaves."""
+    indices = list(range(len(matrix)))
+
+    def stat(x: Sequence[int], y: Sequence[int]) -> float:
+        return sign * (_mean_pairs(matrix, x) - _mean_pairs(matrix, y))
+
+    return permutation_p(indices[:n_changed], indices[n_changed:], stat)
+
+
 # ---- helpers -------------------------------------------------------------------------------------
 
 
@@ -236,20 +260,17 @@ def judge_comparison(exp: Experiment, arms: Sequence[Sequence[TaskData]]) -> Ver
     b = [t.outputs[0] for t in reference if t.outputs]
     sign = 1.0 if exp.expect == "more" else -1.0
     if exp.kind == "diversity":
-        values_a: list[object] = [_whole(o) for o in a]
-        values_b: list[object] = [_whole(o) for o in b]
-
-        def stat(x: Sequence[object], y: Sequence[object]) -> float:
-            return sign * (distinct(x) - distinct(y))
-
-        extreme_a: list[object] = ["same"] * len(a)
-        extreme_b: list[object] = [f"other-{i}" for i in range(len(b))]
-        if exp.expect == "more":
-            extreme_a, extreme_b = extreme_b, extreme_a
-        detectable = permutation_p(extreme_a, extreme_b, stat)
-        p = permutation_p(values_a, values_b, stat)
+        matrix = distance_matrix([*a, *b])
+        p = spread_p(matrix, len(a), sign)
+        extreme = [
+            [0.0 if (i < len(a) and j < len(a)) or i == j else 1.0 for j in range(len(matrix))]
+            for i in range(len(matrix))
+        ]
+        detectable = spread_p(extreme, len(a), -1.0)
         shown = (
-            f"{distinct(values_a)}/{len(a)} vs {distinct(values_b)}/{len(b)} distinct; "
+            f"{distinct([_whole(o) for o in a])}/{len(a)} vs {distinct([_whole(o) for o in b])}/{len(b)} "
+            f"distinct; pairwise word distance {_mean_pairs(matrix, range(len(a))):.3f} vs "
+            f"{_mean_pairs(matrix, range(len(a), len(matrix))):.3f}; "
             f"word entropy {word_entropy_bits(a):.2f} vs {word_entropy_bits(b):.2f} bits"
         )
     else:
@@ -358,11 +379,19 @@ def judge_system_prompt(exp: Experiment, arms: Sequence[Sequence[TaskData]]) -> 
 
     hits_t, hits_r = sum(map(starts, told)), sum(map(starts, reference))
     p = fisher_greater(hits_t, len(told), hits_r, len(reference))
-    detectable = fisher_greater(len(told), len(told), 0, len(reference))
+    # Only replies that reached their text can show the instruction (reasoning may use up maxTokens).
+    with_text = sum(bool(t.outputs and t.outputs[0].text.strip()) for t in told)
+    detectable = fisher_greater(with_text, len(told), 0, len(reference))
     statistic = f"{_fmt_p(p)} (Fisher exact, one-sided)"
     evidence = f"begin with {REPLY_PREFIX} {hits_t}/{len(told)} vs {hits_r}/{len(reference)}"
     if detectable >= ALPHA:
-        return _verdict(exp, "inconclusive", evidence + "; undetectable at this sample size", statistic, p)
+        return _verdict(
+            exp,
+            "inconclusive",
+            f"{evidence}; undetectable: {with_text}/{len(told)} replies reached their text",
+            statistic,
+            p,
+        )
     if p < ALPHA:
         return _verdict(exp, "applied", evidence, statistic, p)
     return _verdict(exp, "ignored", evidence + "; the instruction had no effect", statistic, p)

@@ -73,6 +73,18 @@ def test_fewer_distinct_texts_is_applied() -> None:
     assert "1/6 vs 6/6 distinct" in v.evidence
 
 
+def test_near_duplicates_count_as_less_diverse() -> None:
+    # A real service at temperature 0 may differ in a word or two between seeds: every text is
+    # distinct (11 shared words of 13: distance 2/13), but far less spread out than the reference.
+    base = "the product of seventeen and twenty three is three hundred ninety one"
+    near = arm([f"{base} end{i}" for i in range(6)])
+    diverse = arm([" ".join(f"w{i}{k}" for k in range(12)) for i in range(6)])
+    v = judge(DIVERSITY, [near, diverse], Context())
+    assert v.verdict == "applied"
+    assert "6/6 vs 6/6 distinct" in v.evidence
+    assert "pairwise word distance 0.154 vs 1.000" in v.evidence
+
+
 def test_texts_identical_to_the_reference_seed_for_seed_are_ignored() -> None:
     texts = [f"r{i}" for i in range(6)]
     v = judge(DIVERSITY, [arm(texts), arm(texts)], Context())
@@ -148,6 +160,9 @@ def test_system_prompt_rule() -> None:
     told = arm([f"**{REPLY_PREFIX}** 391"] * 6)
     assert judge(exp, [told, arm(["391"] * 6)], Context()).verdict == "applied"
     assert judge(exp, [arm(["391"] * 6), arm(["391"] * 6)], Context()).verdict == "ignored"
+    truncated = judge(exp, [arm([""] * 5 + ["391"]), arm([""] * 6)], Context())  # reasoning took it all
+    assert truncated.verdict == "inconclusive"
+    assert "1/6 replies reached their text" in truncated.evidence
 
 
 def test_determinism_rules() -> None:
