@@ -79,3 +79,21 @@ def test_the_commands_default_cost_cap_is_the_probes() -> None:
     from harness.probe import DEFAULT_MAX_COST_USD
 
     assert command.DEFAULT_MAX_COST_USD == DEFAULT_MAX_COST_USD
+
+
+def test_bad_flags_are_config_errors_before_anything_is_sent() -> None:
+    import pytest
+
+    from harness.errors import ConfigError
+    from harness.probe import ProbeOptions, prepare_probe
+
+    with pytest.raises(ConfigError) as card:
+        prepare_probe(ProbeOptions(target="sim", card="no-such-card", dry_run=True))
+    assert "'qwen3.5-397b'" in str(card.value)  # the cards that exist
+    with pytest.raises(ConfigError, match="--samples"):
+        prepare_probe(ProbeOptions(target="sim", samples=1, dry_run=True))
+    with pytest.raises(ConfigError, match="RUNWARE_API_KEY"):
+        prepare_probe(ProbeOptions(target="runware-qwen"), environ={})
+    prepared = prepare_probe(ProbeOptions(target="runware-qwen", dry_run=True), environ={})
+    assert prepared.estimate.cost_usd > 0
+    assert prepared.protocol == "runware"
