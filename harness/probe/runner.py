@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -320,7 +321,12 @@ async def _send(prepared: PreparedProbe, options: ProbeOptions, run_dir: Path) -
             },
         }
         run = RunConfig(concurrency=8, max_cost_usd=options.max_cost_usd, adaptive_concurrency=False)
-        return await run_trials(prepared.trials, targets, run, run_dir, manifest=manifest)
+        observer = None
+        if sys.stderr.isatty():  # a bar while a real service thinks; nothing in logs and tests
+            from harness.progress import make_observer
+
+            observer = make_observer(sys.stderr)
+        return await run_trials(prepared.trials, targets, run, run_dir, observer=observer, manifest=manifest)
 
 
 def task_data(record: Record) -> TaskData:
