@@ -49,9 +49,10 @@ def _non_negative(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from harness.store import read_manifest
+    from harness.store import MANIFEST, read_manifest
 
-    if "probe" in read_manifest(args.run_dir):  # a `harness probe` run directory: its verdicts and page
+    manifest = args.run_dir / MANIFEST
+    if manifest.is_file() and "probe" in read_manifest(args.run_dir):  # a `harness probe` run directory
         from harness.errors import ConfigError
         from harness.probe.runner import rebuild_probe
 
