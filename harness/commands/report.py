@@ -54,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
     manifest = args.run_dir / MANIFEST
     if manifest.is_file() and "probe" in read_manifest(args.run_dir):  # a `harness probe` run directory
         from harness.errors import ConfigError
-        from harness.probe.runner import rebuild_probe
+        from harness.probe.outputs import rebuild_probe
 
         if args.format != "html" or args.out is not None:
             raise ConfigError(

@@ -1,7 +1,7 @@
 """`harness probe`: small designed experiments that tell whether a service honours each setting it is
 sent (`applied`, `ignored`, `rejected` or `inconclusive`, with the statistic behind each verdict).
-experiments.py holds the design as data, verdicts.py the pure statistics, runner.py the orchestration
-through the engine into a run directory.
+experiments.py holds the design as data, verdicts.py and statistics.py the pure verdicts and tests,
+runner.py the orchestration through the engine into a run directory, outputs.py what it leaves there.
 """
 
 from __future__ import annotations

@@ -12,14 +12,10 @@ undetectable at this size and the verdict is `inconclusive`. A detectable change
 
 from __future__ import annotations
 
-import itertools
-import math
-import random
-import re
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal
 
 from harness.probe.experiments import (
     CAPPED_MAX_TOKENS,
@@ -28,14 +24,22 @@ from harness.probe.experiments import (
     STOP_SEQUENCE,
     Experiment,
 )
+from harness.probe.statistics import (
+    distance_matrix,
+    distinct,
+    fisher_greater,
+    implied_prices,
+    mean_pairs,
+    min_permutation_p,
+    permutation_p,
+    spread_p,
+    word_entropy_bits,
+    word_ratio,
+)
 
 VerdictName = Literal["applied", "ignored", "rejected", "inconclusive"]
 VERDICTS: tuple[VerdictName, ...] = ("applied", "ignored", "rejected", "inconclusive")
 ALPHA = 0.05
-_EXACT_LIMIT = 20_000
-_ROUNDS = 5_000
-_WORD = re.compile(r"\w+")
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,96 +88,6 @@ class Context:
     placeholder_prices: bool = False
 
 
-# ---- statistics ----------------------------------------------------------------------------------
-
-
-def permutation_p(
-    changed: Sequence[_T],
-    reference: Sequence[_T],
-    statistic: Callable[[Sequence[_T], Sequence[_T]], float],
-    *,
-    seed: int = 0,
-) -> float:
-    """One-sided p-value: the share of relabellings of the pooled values whose statistic is at least the
-    observed one (exact up to 20,000 relabellings, else 5,000 seeded random ones, observed included)."""
-    pooled = [*changed, *reference]
-    n = len(changed)
-    observed = statistic(changed, reference) - 1e-12
-    total = math.comb(len(pooled), n)
-    if total <= _EXACT_LIMIT:
-        hits = 0
-        for chosen in itertools.combinations(range(len(pooled)), n):
-            picked = set(chosen)
-            a = [pooled[i] for i in chosen]
-            b = [v for i, v in enumerate(pooled) if i not in picked]
-            hits += statistic(a, b) >= observed
-        return hits / total
-    rng = random.Random(seed)
-    hits = 1
-    for _ in range(_ROUNDS):
-        order = rng.sample(pooled, len(pooled))
-        hits += statistic(order[:n], order[n:]) >= observed
-    return hits / (_ROUNDS + 1)
-
-
-def fisher_greater(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
-    """One-sided Fisher exact p-value that arm a's rate exceeds arm b's (hypergeometric tail)."""
-    total, hits = n_a + n_b, hits_a + hits_b
-    denominator = math.comb(total, n_a)
-    return (
-        sum(math.comb(hits, k) * math.comb(total - hits, n_a - k) for k in range(hits_a, min(hits, n_a) + 1))
-        / denominator
-    )
-
-
-def min_permutation_p(n_changed: int, n_reference: int) -> float:
-    """The smallest p-value a permutation test can give with these arm sizes (no ties)."""
-    return 1.0 / math.comb(n_changed + n_reference, n_changed) if n_changed and n_reference else 1.0
-
-
-def distinct(values: Sequence[object]) -> int:
-    return len(set(values))
-
-
-def word_ratio(output: Output) -> float:
-    """Distinct words / words of reasoning and text: a token-level entropy proxy (1 = no word repeated)."""
-    words = _WORD.findall(f"{output.reasoning} {output.text}".lower())
-    return len(set(words)) / len(words) if words else 0.0
-
-
-def word_entropy_bits(outputs: Sequence[Output]) -> float:
-    """Shannon entropy (bits) of the pooled word distribution of several outputs."""
-    counts: dict[str, int] = {}
-    for output in outputs:
-        for word in _WORD.findall(f"{output.reasoning} {output.text}".lower()):
-            counts[word] = counts.get(word, 0) + 1
-    total = sum(counts.values())
-    return -sum(c / total * math.log2(c / total) for c in counts.values()) if total else 0.0
-
-
-def distance_matrix(outputs: Sequence[Output]) -> list[list[float]]:
-    """Jaccard distance between the word sets of every two outputs (0 = the same words)."""
-    words = [frozenset(_WORD.findall(f"{o.reasoning} {o.text}".lower())) for o in outputs]
-    return [[1.0 - len(x & y) / len(x | y) if x | y else 0.0 for y in words] for x in words]
-
-
-def _mean_pairs(matrix: Sequence[Sequence[float]], members: Sequence[int] | range) -> float:
-    pairs = list(itertools.combinations(members, 2))
-    return statistics.fmean(matrix[i][j] for i, j in pairs) if pairs else 0.0
-
-
-def spread_p(matrix: Sequence[Sequence[float]], n_changed: int, sign: float) -> float:
-    """One-sided permutation p-value on the difference of mean within-arm pairwise distances: with
-    sign -1 that the first `n_changed` outputs are less spread out than the others (fewer distinct
-    continuations), with +1 more. Robust to near-duplicates a real service's nondeterminism leaves."""
-    indices = list(range(len(matrix)))
-
-    def stat(x: Sequence[int], y: Sequence[int]) -> float:
-        return sign * (_mean_pairs(matrix, x) - _mean_pairs(matrix, y))
-
-    return permutation_p(indices[:n_changed], indices[n_changed:], stat)
-
-
 # ---- helpers -------------------------------------------------------------------------------------
 
 
@@ -183,6 +97,10 @@ def _failures(tasks: Sequence[TaskData]) -> tuple[list[TaskData], list[TaskData]
 
 def _by_seed(tasks: Sequence[TaskData]) -> dict[int | None, Output]:
     return {t.seed: t.outputs[0] for t in tasks if t.ok and t.outputs}
+
+
+def _words(output: Output) -> str:
+    return f"{output.reasoning} {output.text}"
 
 
 def _whole(output: Output) -> tuple[str, str]:
@@ -260,7 +178,7 @@ def judge_comparison(exp: Experiment, arms: Sequence[Sequence[TaskData]]) -> Ver
     b = [t.outputs[0] for t in reference if t.outputs]
     sign = 1.0 if exp.expect == "more" else -1.0
     if exp.kind == "diversity":
-        matrix = distance_matrix([*a, *b])
+        matrix = distance_matrix([_words(o) for o in (*a, *b)])
         p = spread_p(matrix, len(a), sign)
         extreme = [
             [0.0 if (i < len(a) and j < len(a)) or i == j else 1.0 for j in range(len(matrix))]
@@ -269,13 +187,13 @@ def judge_comparison(exp: Experiment, arms: Sequence[Sequence[TaskData]]) -> Ver
         detectable = spread_p(extreme, len(a), -1.0)
         shown = (
             f"{distinct([_whole(o) for o in a])}/{len(a)} vs {distinct([_whole(o) for o in b])}/{len(b)} "
-            f"distinct; pairwise word distance {_mean_pairs(matrix, range(len(a))):.3f} vs "
-            f"{_mean_pairs(matrix, range(len(a), len(matrix))):.3f}; "
-            f"word entropy {word_entropy_bits(a):.2f} vs {word_entropy_bits(b):.2f} bits"
+            f"distinct; pairwise word distance {mean_pairs(matrix, range(len(a))):.3f} vs "
+            f"{mean_pairs(matrix, range(len(a), len(matrix))):.3f}; "
+            f"word entropy {word_entropy_bits([_words(o) for o in a]):.2f} vs {word_entropy_bits([_words(o) for o in b]):.2f} bits"
         )
     else:
         if exp.kind == "wording":
-            nums_a, nums_b = [word_ratio(o) for o in a], [word_ratio(o) for o in b]
+            nums_a, nums_b = [word_ratio(_words(o)) for o in a], [word_ratio(_words(o)) for o in b]
             unit, digits = "distinct-word ratio", 3
         else:
             nums_a = [float(t.thinking_tokens or 0) for t in changed]
@@ -448,40 +366,18 @@ def _judge_cost_table(exp: Experiment, priced: Sequence[TaskData], context: Cont
         for t in both
     ]
     worst = max(errors)
-    implied = implied_prices(priced)
+    implied = implied_prices(
+        [
+            (t.prompt_tokens or 0, t.completion_tokens or 0, t.thinking_tokens or 0, t.cost_usd or 0.0)
+            for t in priced
+        ]
+    )
     table = " (placeholder prices)" if context.placeholder_prices else ""
     statistic = f"largest relative difference {worst:.2e} over {len(both)} tasks"
     evidence = f"implied {implied}" if implied else "implied prices not identifiable"
     if worst <= 1e-4:
         return _verdict(exp, "applied", f"matches the price table{table}; {evidence}", statistic)
     return _verdict(exp, "inconclusive", f"differs from the price table{table}; {evidence}", statistic)
-
-
-def implied_prices(tasks: Sequence[TaskData]) -> str:
-    """USD per million prompt / answer / reasoning tokens that fit the service's costs (least squares)."""
-    import numpy as np
-
-    rows = [
-        (
-            float(t.prompt_tokens or 0),
-            float((t.completion_tokens or 0) - (t.thinking_tokens or 0)),
-            float(t.thinking_tokens or 0),
-        )
-        for t in tasks
-        if t.cost_usd is not None
-    ]
-    costs = np.array([t.cost_usd for t in tasks if t.cost_usd is not None], dtype=float)
-    if len(rows) < 2:
-        return ""
-    matrix = np.array(rows)
-    names = ["prompt", "answer", "reasoning"]
-    if np.linalg.matrix_rank(matrix) < 3:
-        matrix = np.column_stack([matrix[:, 0], matrix[:, 1] + matrix[:, 2]])
-        names = ["prompt", "completion"]
-        if np.linalg.matrix_rank(matrix) < 2:
-            return ""
-    solution, *_ = np.linalg.lstsq(matrix, costs, rcond=None)
-    return ", ".join(f"${v * 1e6:.3f}/Mtok {n}" for n, v in zip(names, solution, strict=True))
 
 
 def judge(exp: Experiment, arms: Sequence[Sequence[TaskData]], context: Context) -> Verdict:

@@ -13,21 +13,18 @@ from harness.probe.experiments import (
     STOP_SEQUENCE,
     Experiment,
 )
-from harness.probe.runner import failing_settings
-from harness.probe.verdicts import (
-    Context,
-    Output,
-    TaskData,
-    Verdict,
+from harness.probe.outputs import failing_settings
+from harness.probe.statistics import (
+    distance_matrix,
     fisher_greater,
     implied_prices,
-    judge,
+    mean_pairs,
     min_permutation_p,
     permutation_p,
-    setting_verdicts,
     word_entropy_bits,
     word_ratio,
 )
+from harness.probe.verdicts import Context, Output, TaskData, Verdict, judge, setting_verdicts
 
 
 def task(text: str, seed: int, *, reasoning: str = "", finish: str = "stop", **fields: object) -> TaskData:
@@ -62,8 +59,11 @@ def test_min_permutation_p() -> None:
 
 
 def test_word_measures() -> None:
-    assert word_ratio(Output("a b a b", "", None)) == 0.5
-    assert word_entropy_bits([Output("a b", "", None), Output("a b", "", None)]) == pytest.approx(1.0)
+    assert word_ratio("a b a b") == 0.5
+    assert word_entropy_bits(["a b", "a b"]) == pytest.approx(1.0)
+    matrix = distance_matrix(["a b", "a c", "a b"])
+    assert matrix[0] == pytest.approx([0.0, 2 / 3, 0.0])
+    assert mean_pairs(matrix, [0, 1, 2]) == pytest.approx((2 / 3 + 0 + 2 / 3) / 3)
 
 
 def test_fewer_distinct_texts_is_applied() -> None:
@@ -193,7 +193,12 @@ def test_cost_matches_the_price_table_and_implied_prices_are_recovered() -> None
         )
     v = judge(exp, [tasks], Context())
     assert v.verdict == "applied"
-    assert implied_prices(tasks) == "$0.600/Mtok prompt, $3.000/Mtok answer, $5.000/Mtok reasoning"
+    assert "implied $0.600/Mtok prompt, $3.000/Mtok answer, $5.000/Mtok reasoning" in v.evidence
+    same_price = [(10, 50, 20, 10 * 0.6e-6 + 50 * 3e-6), (20, 30, 0, 20 * 0.6e-6 + 30 * 3e-6)]
+    assert implied_prices([*same_price, (5, 10, 5, 5 * 0.6e-6 + 10 * 3e-6)]) == (
+        "$0.600/Mtok prompt, $3.000/Mtok answer, $3.000/Mtok reasoning"
+    )
+    assert implied_prices(same_price[:1]) == ""
     off = [task("t", 0, cost_usd=2.0, price_table_cost_usd=1.0, prompt_tokens=1, completion_tokens=1)]
     assert judge(exp, [off], Context()).verdict == "inconclusive"
 
