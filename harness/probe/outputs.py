@@ -107,16 +107,21 @@ def failing_settings(verdicts: Sequence[Verdict], guarded: Sequence[str]) -> lis
     return sorted(s for s, v in by_setting.items() if v in ("ignored", "rejected") and s in watched)
 
 
-def write_outputs(
-    prepared: PreparedProbe, run_dir: Path, records: Sequence[Record], cost_usd: float | None
-) -> ProbeResult:
+def spent_usd(records: Sequence[Record]) -> float:
+    """What the probe's tasks cost: the service's figure, else the price table's (rounded as the engine does)."""
+    return round(
+        sum(r.cost_usd if r.cost_usd is not None else (r.price_table_cost_usd or 0.0) for r in records), 10
+    )
+
+
+def write_outputs(prepared: PreparedProbe, run_dir: Path, records: Sequence[Record]) -> ProbeResult:
     """Judge the records, write probe.json and report.html; exit 1 when a guarded setting failed."""
     from harness.report.probe import write_probe_report
     from harness.store import write_probe
 
     verdicts = judge_run(prepared, records)
     failing = failing_settings(verdicts, prepared.guarded)
-    write_probe(run_dir, probe_document(prepared, verdicts, failing, cost_usd))
+    write_probe(run_dir, probe_document(prepared, verdicts, failing, spent_usd(records)))
     report = write_probe_report(run_dir)
     by_setting = setting_verdicts(verdicts)
     result = ProbeResult(EXIT_OK, prepared, verdicts, by_setting, run_dir, report, failing)
@@ -141,5 +146,4 @@ def rebuild_probe(run_dir: Path) -> ProbeResult:
     design = design_probe(card, protocol_of(target), target.delivery, samples=int(info["samples"]))
     prepared = assemble(target, card, design, list(info.get("guarded") or []), count_tokens)
     records = read_records(run_dir)
-    spent = sum(r.cost_usd if r.cost_usd is not None else (r.price_table_cost_usd or 0.0) for r in records)
-    return write_outputs(prepared, run_dir, records, spent)
+    return write_outputs(prepared, run_dir, records)

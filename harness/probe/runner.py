@@ -344,7 +344,7 @@ def run_probe(options: ProbeOptions, *, environ: Mapping[str, str] | None = None
         return ProbeResult(EXIT_INFRA, prepared, run_dir=run_dir, message=f"probe stopped: {exc}")
     from harness.probe.outputs import write_outputs
 
-    result = write_outputs(prepared, run_dir, read_records(run_dir), run_result.total_cost_usd)
+    result = write_outputs(prepared, run_dir, read_records(run_dir))
     if run_result.status != "complete":
         result.exit_code = EXIT_INFRA
         result.message = f"probe {run_result.status}: {run_result.stop_reason or 'not every trial finished'}"
