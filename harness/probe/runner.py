@@ -293,6 +293,7 @@ async def _send(prepared: PreparedProbe, options: ProbeOptions, run_dir: Path) -
                         api_key=key,
                         latency=sim_cfg.latency if sim_cfg else None,
                         faults=sim_cfg.faults if sim_cfg else None,
+                        capacity=sim_cfg.capacity if sim_cfg else None,
                         seed=sim_cfg.seed if sim_cfg else 0,
                         skill=sim_cfg.skill if sim_cfg else None,
                         card=prepared.card.name,
