@@ -93,6 +93,11 @@ class SimulatorTargetConfig(_Config):
     skill: str | None = Field(
         default=None, description="Skill curve: a YAML file or an inline spec (accuracy by setting)."
     )
+    ignore_settings: list[str] = Field(
+        default_factory=list,
+        description="Settings (API names, e.g. [minP, topK]) the simulator accepts and validates but "
+        "generates as if absent, like a provider that silently drops them (see `harness probe`).",
+    )
 
     @field_validator("capacity")
     @classmethod

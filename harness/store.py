@@ -26,6 +26,7 @@ from harness.runlock import RunLock
 
 __all__ = [
     "MANIFEST",
+    "PROBE",
     "RECORDS",
     "REPORT",
     "SCORES",
@@ -34,9 +35,11 @@ __all__ = [
     "RunStore",
     "read_latest_lines",
     "read_manifest",
+    "read_probe",
     "read_records",
     "scan_records",
     "write_manifest",
+    "write_probe",
 ]
 
 RECORDS = "records.jsonl"
@@ -44,6 +47,7 @@ MANIFEST = "manifest.json"
 SCORES = "scores.jsonl"
 SUMMARY = "summary.json"
 REPORT = "report.html"
+PROBE = "probe.json"  # `harness probe`: the verdict of each setting (harness.probe)
 
 
 @dataclass(slots=True)
@@ -182,6 +186,37 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
             f"{path}: schema_version {version!r} is newer than this harness reads ({SCHEMA_VERSION})"
         )
     return raw
+
+
+def write_probe(run_dir: Path, probe: dict[str, Any]) -> None:
+    """Replace probe.json (the verdicts of `harness probe`) atomically."""
+    _write_json(Path(run_dir) / PROBE, probe, "the probe verdicts")
+
+
+def read_probe(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / PROBE
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no probe verdicts (is this a `harness probe` run directory?)") from None
+    except orjson.JSONDecodeError as exc:
+        raise StoreError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise StoreError(f"{path}: the probe verdicts must be a JSON object")
+    return raw
+
+
+def _write_json(path: Path, value: dict[str, Any], what: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    data = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write {what}: {exc}") from exc
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:

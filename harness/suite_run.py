@@ -225,6 +225,7 @@ def _simulator_options(prepared: PreparedRun, target: TargetConfig, api_key: str
         seed=sim.seed if sim else 0,
         skill=sim.skill if sim else None,
         card=target.capability or "qwen3.5-397b",
+        ignore_settings=sim.ignore_settings if sim else (),
     )
 
 

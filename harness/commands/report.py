@@ -49,6 +49,20 @@ def _non_negative(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.store import MANIFEST, read_manifest
+
+    manifest = args.run_dir / MANIFEST
+    if manifest.is_file() and "probe" in read_manifest(args.run_dir):  # a `harness probe` run directory
+        from harness.errors import ConfigError
+        from harness.probe.outputs import rebuild_probe
+
+        if args.format != "html" or args.out is not None:
+            raise ConfigError(
+                "a probe run directory rebuilds its own report.html only", field="--format/--out"
+            )
+        probe = rebuild_probe(args.run_dir)
+        print(probe.report_path)
+        return probe.exit_code
     from harness.report import build_outputs, render_markdown
     from harness.report.worker import figure_jobs, owns_process
 
