@@ -30,7 +30,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import count
@@ -79,9 +78,7 @@ def workload(tmp_path: Path, server: SimulatorProcess) -> tuple[Path, Path]:
         "include_cost: true\n"
     )
     source = load_suite_source(find_suite("gsm8k"))
-    prepared = prepare_run(
-        source, RunOptions(target=str(target), limit=ITEMS), environ={KEY_ENV: "bench"}
-    )
+    prepared = prepare_run(source, RunOptions(target=str(target), limit=ITEMS), environ={KEY_ENV: "bench"})
     tasks = [build_task(trial, "", "sync", True) for trial in prepared.plan.trials]
     for task in tasks:
         del task["taskUUID"]  # a fresh one per request, as the harness makes
@@ -225,4 +222,6 @@ def test_whole_run_against_external_server(
         info[phase] = median(harness_rounds, phase)
     info["loadavg_1m"] = os.getloadavg()[0]
     benchmark.extra_info.update({k: round(v, 3) for k, v in info.items()})
-    print(f"\nexternal server, concurrency {concurrency}: " + ", ".join(f"{k} {v:.3f}" for k, v in info.items()))
+    print(
+        f"\nexternal server, concurrency {concurrency}: " + ", ".join(f"{k} {v:.3f}" for k, v in info.items())
+    )
