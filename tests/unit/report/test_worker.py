@@ -4,6 +4,7 @@ summary and verdicts, leaves failures to the caller, and never outlives its cont
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,20 @@ def test_the_child_writes_the_same_bytes_as_an_in_process_build(run_dir: Path, t
     assert outputs.threshold_results == in_process.threshold_results
     assert len(outputs.threshold_results) == 3  # best_cell once, each_cell per cell
     assert outputs.report_path == run_dir / "report.html"
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/PID/maps (Linux)")
+def test_the_child_preloads_pandas_and_matplotlib_without_pyarrow() -> None:
+    with outputs_worker(True) as worker:
+        assert worker is not None
+        maps = Path(f"/proc/{worker.proc.pid}/maps")
+        deadline = time.monotonic() + 120
+        while "ft2font" not in maps.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)  # matplotlib's font library: it is imported after pandas
+        loaded = maps.read_text()
+    assert "ft2font" in loaded
+    assert "/pandas/" in loaded
+    assert "/pyarrow/" not in loaded
 
 
 def test_a_failed_build_returns_none_for_the_caller_to_redo(tmp_path: Path) -> None:
