@@ -3,7 +3,10 @@ summary and verdicts, leaves failures to the caller, and never outlives its cont
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,7 +14,14 @@ import pytest
 from report_fixtures import write_run
 
 from harness.report import build_outputs
-from harness.report.worker import WORKER_ENV, OutputsWorker, outputs_worker, owns_process, wanted
+from harness.report.worker import (
+    WORKER_ENV,
+    OutputsWorker,
+    lower_thread_priority,
+    outputs_worker,
+    owns_process,
+    wanted,
+)
 
 FILES = ("scores.jsonl", "summary.json", "report.html")
 
@@ -50,6 +60,25 @@ def test_the_child_preloads_pandas_and_matplotlib_without_pyarrow() -> None:
     assert "ft2font" in loaded
     assert "/pandas/" in loaded
     assert "/pyarrow/" not in loaded
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own niceness is Linux's")
+def test_the_preloading_thread_alone_is_made_nicer() -> None:
+    seen: dict[str, object] = {}
+
+    def preload() -> None:
+        tid = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["lowered"] = lower_thread_priority(3)
+        seen["delta"] = os.getpriority(os.PRIO_PROCESS, tid) - before
+
+    main = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, main)
+    thread = threading.Thread(target=preload)
+    thread.start()
+    thread.join()
+    assert seen == {"lowered": True, "delta": min(3, 19 - before)}
+    assert os.getpriority(os.PRIO_PROCESS, main) == before  # the build's thread keeps its priority
 
 
 def test_a_failed_build_returns_none_for_the_caller_to_redo(tmp_path: Path) -> None:
