@@ -17,6 +17,7 @@ from harness.report import build_outputs
 from harness.report.worker import (
     WORKER_ENV,
     OutputsWorker,
+    _draw_once,
     lower_thread_priority,
     outputs_worker,
     owns_process,
@@ -79,6 +80,14 @@ def test_the_preloading_thread_alone_is_made_nicer() -> None:
     thread.join()
     assert seen == {"lowered": True, "delta": min(3, 19 - before)}
     assert os.getpriority(os.PRIO_PROCESS, main) == before  # the build's thread keeps its priority
+
+
+def test_preloading_opens_the_regular_and_the_bold_font_of_the_figures() -> None:
+    from matplotlib import font_manager
+
+    font_manager._get_font.cache_clear()
+    _draw_once()
+    assert font_manager._get_font.cache_info().currsize == 2
 
 
 def test_a_failed_build_returns_none_for_the_caller_to_redo(tmp_path: Path) -> None:
