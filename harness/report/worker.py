@@ -217,9 +217,10 @@ def _preload() -> None:
 
 
 def _draw_once() -> None:
-    """Draw and export a small figure: the first one loads the fonts (regular and bold) and fills
-    matplotlib's text caches, ~0.05 s the report's figures (and the fork that draws half of them) then
-    do not spend after the send. Draws nothing the report keeps; its figures come out the same."""
+    """Draw and export a small figure: the first one looks up the fonts (regular and bold) and fills
+    matplotlib's shared caches, ~0.04 s the report's figures (and the fork that draws half of them)
+    then do not spend after the send (the font files themselves matplotlib opens once per thread).
+    Draws nothing the report keeps; its figures come out the same."""
     from harness.report.canvas import new_figure, to_svg
 
     fig, (ax,) = new_figure(2.0, 1.5)
