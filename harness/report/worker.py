@@ -204,7 +204,7 @@ def _preload_quietly() -> None:
         _preload()
 
 
-def _preload() -> None:
+def _preload(*, draw: bool = True) -> None:
     import importlib
 
     for name in PRELOAD:
@@ -213,7 +213,8 @@ def _preload() -> None:
 
     render._template()
     render.page_script()
-    _draw_once()
+    if draw:
+        _draw_once()
 
 
 def _draw_once() -> None:
@@ -245,6 +246,10 @@ def main() -> int:
     line = sys.stdin.buffer.readline()
     if not line.strip():
         return 0  # the parent had nothing for us (dry run, failed validation, interrupted run)
+    # The send is over: what the nicer thread has not imported yet is now in the user's wait, so this
+    # thread imports it at the normal priority (a module that one is importing, it waits for).
+    with contextlib.suppress(Exception):
+        _preload(draw=False)
     preloader.join()  # before building: the figures are drawn in a fork, which no other thread may see
     answer = sys.stdout.buffer
     sys.stdout = sys.stderr  # stdout carries the one reply line; anything printed meanwhile goes to stderr
