@@ -5,6 +5,7 @@ model-specific value (ranges, defaults, enum values); this module must hold none
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ _BASE64_RE = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
 
 
 class _Card(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ParameterSpec(_Card):
@@ -150,6 +151,8 @@ def check_value(spec: ParameterSpec, value: Any) -> str | None:
     if t in ("int", "float"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"expected {'an integer' if t == 'int' else 'a number'}, got {type(value).__name__}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite number, got {value!r}"  # NaN would pass the range check below
         if t == "int" and isinstance(value, float) and not value.is_integer():
             return f"expected an integer, got {value!r}"
         if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
@@ -381,7 +384,6 @@ def _validate_inputs(card: ModelCard, inputs: Any) -> list[Violation]:
 
 def load_card(name_or_path: str | Path) -> ModelCard:
     """A card by name (configs/models/NAME.yaml) or by path; ConfigError names the file and field."""
-    import yaml
     from pydantic import ValidationError
 
     path = Path(name_or_path)
@@ -393,20 +395,13 @@ def load_card(name_or_path: str | Path) -> ModelCard:
                 f"no capability card {str(name_or_path)!r}", field="capability", allowed=available
             )
         path = candidate
+    from harness.yamldoc import YamlDocument, read_yaml, validation_errors
+
+    doc = read_yaml(path)  # the one guarded reader: encoding, alias bombs, NaN, line numbers
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {exc}", file=str(path), line=None if mark is None else mark.line + 1
-        ) from exc
-    try:
-        return ModelCard.model_validate(raw)
+        return ModelCard.model_validate(doc.data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(
-            first["msg"], file=str(path), field=".".join(str(p) for p in first["loc"]) or None
-        ) from exc
+        raise validation_errors(exc, ModelCard, YamlDocument(doc.data, doc.file, doc.lines)) from None
 
 
 _scan_cache: dict[tuple[str, tuple[tuple[str, int], ...]], dict[str, ModelCard]] = {}

@@ -15,7 +15,8 @@ from harness.grid import GridConfig
 
 
 class _Config(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan: NaN passes every range check (ge, le) and inf passes every lower bound.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 ProviderName = Literal["runware", "openai", "simulator"]
@@ -140,6 +141,70 @@ class TargetConfig(_Config):
         default=None,
         description="provider=simulator: how the embedded simulator behaves (latency, faults, seed, skill).",
     )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        problem = url_problem(value)
+        if problem is not None:
+            raise ValueError(
+                f"{problem}; the endpoint must be an http(s) URL such as https://api.runware.ai/v1"
+            )
+        return value
+
+    @field_validator("api_key_env", mode="before")
+    @classmethod
+    def _variable_name(cls, value: object) -> object:
+        # The value is never shown: when it is not a variable name it may well be the key itself.
+        if value is None:
+            return value
+        if not isinstance(value, str) or not _ENV_NAME_RE.match(value):
+            raise ValueError(
+                "must be the name of an environment variable (letters, digits and _), such as RUNWARE_API_KEY; "
+                "the value given is not one, so it is not shown here in case it is the key itself"
+            )
+        if looks_like_key(value):
+            raise ValueError(
+                "looks like an API key, not the name of the environment variable that holds one "
+                "(the value is not shown): put the key in a variable such as RUNWARE_API_KEY and write its name here"
+            )
+        return value
+
+
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def looks_like_key(name: str) -> bool:
+    """A run of 16+ characters mixing letters and digits with no _ between words (a token, not a name
+    such as RUNWARE_API_KEY or LOCAL_LLM_API_KEY_2)."""
+    return any(
+        len(part) >= 16 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+        for part in name.split("_")
+    )
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not an http(s) URL the harness can send to, or None. Never quotes credentials."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in url):
+        return "the URL contains white space"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in 0..65535
+    except ValueError:
+        return "the URL cannot be parsed (is the port a number?)"
+    if not parts.scheme or not url.lower().startswith(f"{parts.scheme}://"):
+        return "the URL does not start with http:// or https://"
+    if parts.scheme not in ("http", "https"):
+        return f"the URL's scheme is {parts.scheme}://, not http:// or https://"
+    if parts.username is not None or parts.password is not None:
+        return "the URL carries credentials (user:password@), which are not shown; name a key variable in api_key_env"
+    if not parts.hostname:
+        return "the URL has no host"
+    return None
 
 
 class RunConfig(_Config):

@@ -12,10 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic_core import PydanticCustomError
 
 from harness.errors import PlanError
 
 DEFAULT_CELL_ID = "default"
+FIELD_ERROR = "harness_field"
+
+
+def field_error(path: tuple[str | int, ...], message: str, allowed: str | None = None) -> PydanticCustomError:
+    """A model-level validation error about one field, at `path` below the model that raises it, so the
+    loader can name that field and its line (pydantic would point at the whole model)."""
+    context: dict[str, Any] = {"field_path": path}
+    if allowed is not None:
+        context["allowed"] = allowed
+    return PydanticCustomError(FIELD_ERROR, message, context)
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
@@ -83,6 +94,14 @@ class GridConfig(BaseModel):
         seen: dict[str, str] = {}
         for name, values in self.axes.items():
             _check_axis(name, values, "grid")
+            if (pair := _repeated([[v] for v in values])) is not None:
+                first, again = pair
+                raise field_error(
+                    ("axes", name, again),
+                    f"{format_value(values[again])} is listed twice (also grid.{name}.{first}): "
+                    "each value of an axis makes one cell, so a repeat would run the same cell twice",
+                    allowed="distinct values",
+                )
             seen[name] = "grid"
         for index, group in enumerate(self.zip):
             where = f"grid.zip[{index}]"
@@ -96,11 +115,28 @@ class GridConfig(BaseModel):
                     raise ValueError(f"axis {name!r} appears in both {seen[name]} and {where}")
                 _check_axis(name, values, where)
                 seen[name] = where
+            points = [[group[name][i] for name in group] for i in range(len(next(iter(group.values()))))]
+            if (pair := _repeated(points)) is not None:
+                first, again = pair
+                shown = ", ".join(f"{n}={format_value(v)}" for n, v in zip(group, points[again], strict=True))
+                raise field_error(
+                    ("zip", index),
+                    f"point {again} ({shown}) repeats point {first}: it would run the same cell twice",
+                    allowed="distinct points",
+                )
         for index, cell in enumerate(self.cells):
             if not cell:
                 raise ValueError(f"grid.cells[{index}] is empty")
             for name, value in cell.items():
                 _check_axis(name, [value], f"grid.cells[{index}]")
+        # An explicit cell may repeat a cell of the product (it is kept once), not another explicit cell.
+        if (pair := _repeated([[cell] for cell in self.cells])) is not None:
+            first, again = pair
+            raise field_error(
+                ("cells", again),
+                f"repeats grid.cells.{first} ({cell_id(self.cells[again])}): it would be the same cell",
+                allowed="distinct cells",
+            )
         known = set(seen) | {name for cell in self.cells for name in cell}
         for index, rule in enumerate(self.exclude):
             if not rule:
@@ -113,6 +149,38 @@ class GridConfig(BaseModel):
                         f"(axes: {', '.join(sorted(known)) or 'none'})"
                     )
         return self
+
+
+def _value_key(value: Any) -> str:
+    """Equal for values that send the same request: 20 and 20.0 are one value, true and 1 are not."""
+    if isinstance(value, bool):
+        return f"b:{value}"
+    if isinstance(value, int | float):
+        return f"n:{float(value)!r}"
+    if isinstance(value, list):
+        return "l:[" + ",".join(_value_key(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "d:{" + ",".join(f"{json.dumps(str(k))}:{_value_key(value[k])}" for k in sorted(value)) + "}"
+    return "j:" + json.dumps(value)
+
+
+def _repeated(rows: list[list[Any]]) -> tuple[int, int] | None:
+    """(first, again): the indices of the first row that repeats an earlier one, or None."""
+    first: dict[tuple[str, ...], int] = {}
+    for index, row in enumerate(rows):
+        key = tuple(_value_key(v) for v in row)
+        if key in first:
+            return first[key], index
+        first[key] = index
+    return None
+
+
+def shadowed_settings(settings: Mapping[str, Any], cells: list[Cell]) -> list[str]:
+    """Fixed settings that no cell uses: every cell gives its own value (a grid axis, a zip group, or
+    explicit cells that all set it), so the `settings:` value would silently never be sent."""
+    if not cells:
+        return []
+    return [name for name in settings if all(name in cell.values for cell in cells)]
 
 
 def _check_axis(name: str, values: list[JsonValue], where: str) -> None:

@@ -1,43 +1,53 @@
-"""Reading suite and target YAML files into validated configs: YAML line numbers for every field, `--set`
-dotted overrides (values parsed as YAML), pydantic errors turned into ConfigErrors that name the file, line,
-field path, bad value and allowed keys (with a did-you-mean). Reads files only; never sends anything.
+"""Reading suite and target files into validated configs: `--set` dotted overrides (values parsed as
+YAML), suite and target lookup by name. Parsing, line numbers and error wording live in harness.yamldoc.
+Reads files only; never sends anything.
 """
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from harness import paths
 from harness.config import SuiteConfig, TargetConfig
 from harness.errors import ConfigError
 from harness.grid import did_you_mean
+from harness.yamldoc import (
+    OVERRIDE_FILE,
+    Loc,
+    YamlDocument,
+    combine_errors,
+    display_path,
+    field_path,
+    non_finite_errors,
+    parse_yaml,
+    read_yaml,
+    validation_errors,
+)
 
-OVERRIDE_FILE = "--set"
-Loc = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class YamlDocument:
-    """Parsed YAML with the line (1-based) of every mapping key and sequence element, by path."""
-
-    data: Any
-    file: str
-    lines: dict[Loc, int] = field(default_factory=dict)
-
-    def line(self, loc: Loc) -> int | None:
-        """Line of the deepest existing prefix of `loc` (a missing key points at its parent)."""
-        for end in range(len(loc), 0, -1):
-            if loc[:end] in self.lines:
-                return self.lines[loc[:end]]
-        return None
+__all__ = [
+    "OVERRIDE_FILE",
+    "SuiteSource",
+    "YamlDocument",
+    "apply_overrides",
+    "combine_errors",
+    "display_path",
+    "find_suite",
+    "find_target",
+    "lines_by_path",
+    "load_suite",
+    "load_suite_source",
+    "load_target",
+    "load_targets",
+    "parse_override",
+    "read_yaml",
+    "target_names",
+    "validation_errors",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,63 +70,6 @@ class SuiteSource:
         return self.file, doc.line(loc)
 
 
-def display_path(path: Path) -> str:
-    """A path relative to the working directory when it is below it (shorter errors)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def read_yaml(path: Path) -> YamlDocument:
-    """Parse a YAML file; syntax errors and duplicate keys become ConfigErrors with their line."""
-    file = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("file not found", file=file) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror}", file=file) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-        raise ConfigError(message, file=file, line=mark.line + 1 if mark else None) from exc
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _index_lines(node, (), lines, file)
-    return YamlDocument(data, file, lines)
-
-
-def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                raise ConfigError(
-                    f"duplicate key {key!r}",
-                    file=file,
-                    line=key_node.start_mark.line + 1,
-                    field=_dotted((*loc, key)),
-                )
-            seen.add(key)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*loc, key), lines, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, child in enumerate(node.value):
-            lines[(*loc, index)] = child.start_mark.line + 1
-            _index_lines(child, (*loc, index), lines, file)
-
-
-def _dotted(loc: Sequence[str | int]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
 def parse_override(text: str) -> tuple[list[str | int], Any]:
     """`grid.temperature=[0,0.6]` -> (['grid', 'temperature'], [0, 0.6]); the value is parsed as YAML."""
     path, sep, raw = text.partition("=")
@@ -126,10 +79,15 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     parts: list[str | int] = [int(p) if p.isdigit() else p for p in path.split(".")]
     if any(p == "" for p in parts):
         raise ConfigError(f"empty component in the path {path!r}", file=OVERRIDE_FILE, field=path)
+    if not raw.strip():
+        return parts, None
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"the value {raw!r} is not valid YAML", file=OVERRIDE_FILE, field=path) from exc
+        _, value = parse_yaml(raw, OVERRIDE_FILE)
+    except ConfigError as exc:
+        problem = exc.message.removeprefix("invalid YAML: ")
+        raise ConfigError(
+            f"the value {raw!r} is not valid YAML: {problem}", file=OVERRIDE_FILE, field=path
+        ) from None
     return parts, value
 
 
@@ -146,7 +104,7 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> tuple[dic
             nxt = parts[depth + 1]
             node = _child(node, part, make_list=isinstance(nxt, int), path=parts[: depth + 1])
         _assign(node, parts[-1], value, parts)
-        touched.add(_dotted(parts))
+        touched.add(field_path(parts))
     return out, touched
 
 
@@ -161,13 +119,13 @@ def _child(node: Any, part: str | int, *, make_list: bool, path: Sequence[str | 
             raise ConfigError(
                 f"index {part} is out of range (the list has {len(node)} elements)",
                 file=OVERRIDE_FILE,
-                field=_dotted(path),
+                field=field_path(path),
             )
         return node[part]
     raise ConfigError(
         "cannot set a field inside a value that is not a mapping or list",
         file=OVERRIDE_FILE,
-        field=_dotted(path),
+        field=field_path(path),
     )
 
 
@@ -181,119 +139,10 @@ def _assign(node: Any, part: str | int, value: Any, path: Sequence[str | int]) -
             node[part] = value
     else:
         raise ConfigError(
-            "cannot set this path (not a mapping key or list index)", file=OVERRIDE_FILE, field=_dotted(path)
+            "cannot set this path (not a mapping key or list index)",
+            file=OVERRIDE_FILE,
+            field=field_path(path),
         )
-
-
-def combine_errors(errors: Sequence[ConfigError]) -> ConfigError:
-    """One error for several problems: the first names file and field, the message lists them all."""
-    if len(errors) == 1:
-        return errors[0]
-    first = errors[0]
-    text = f"{len(errors)} problems:\n" + "\n".join(f"  - {e}" for e in errors)
-    combined = ConfigError(text)
-    combined.file, combined.field, combined.line = first.file, first.field, first.line
-    return combined
-
-
-def validation_errors(
-    exc: ValidationError,
-    model: type[BaseModel],
-    doc: YamlDocument,
-    *,
-    overridden: Iterable[str] = (),
-) -> ConfigError:
-    """pydantic's errors as one ConfigError naming file:line, field path, bad value and allowed keys."""
-    overridden = set(overridden)
-    errors: list[ConfigError] = []
-    for error in exc.errors():
-        loc = _data_loc(doc.data, error["loc"])
-        dotted = _dotted(loc)
-        file: str = doc.file
-        line = doc.line(loc)
-        inside = any(dotted == o or dotted.startswith(o + ".") for o in overridden)
-        created = dotted and loc not in doc.lines and any(o.startswith(dotted + ".") for o in overridden)
-        if inside or created:
-            file, line = OVERRIDE_FILE, None
-        kind = error["type"]
-        allowed: list[str] | str | None = None
-        if kind == "extra_forbidden":
-            choices = _fields_at(model, loc[:-1])
-            if loc[:1] == ("grid",) and len(loc) == 2:
-                choices = []  # unreachable: grid collects unknown keys as axes
-            message = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), choices)}"
-            allowed = choices or None
-        elif kind == "missing":
-            message = "required field is missing"
-        else:
-            text = str(error["msg"]).removeprefix("Value error, ")
-            message = (
-                f"{text} (got {_short(error.get('input'))})"
-                if "input" in error and kind != "value_error"
-                else text
-            )
-        errors.append(ConfigError(message, file=file, line=line, field=dotted or None, allowed=allowed))
-    return combine_errors(errors)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _data_loc(data: Any, loc: Sequence[str | int]) -> Loc:
-    """pydantic's loc mapped onto the YAML document: union tags dropped, grid.axes.X -> grid.X."""
-    out: list[str | int] = []
-    node = data
-    for part in loc:
-        in_dict = isinstance(node, dict) and part in node
-        if in_dict or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
-            out.append(part)
-            node = node[part]
-        elif out == ["grid"] and part == "axes":
-            continue
-        elif isinstance(part, str) and (isinstance(node, dict) or node is None) and not _is_tag(part):
-            out.append(part)  # a missing key: keep it in the path
-            node = None
-        # otherwise a union/validator tag such as 'function-before[...]' or 'list[...]': skip it
-    return tuple(out)
-
-
-def _is_tag(part: str) -> bool:
-    return any(c in part for c in "[]()-") or part in ("str", "int", "float", "bool", "list", "dict")
-
-
-def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
-    """Field names of the model found at `loc` inside `model` (for did-you-mean), or []."""
-    current: Any = model
-    for part in loc:
-        current = _unwrap(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            if not isinstance(part, str) or part not in current.model_fields:
-                return []
-            current = current.model_fields[part].annotation
-        else:
-            origin = typing.get_origin(current)
-            args = typing.get_args(current)
-            if origin in (list, tuple) and args:
-                current = args[0]
-            elif origin is dict and len(args) == 2:
-                current = args[1]
-            else:
-                return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(current.model_fields)
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-        if models:
-            return models[0]
-    return annotation
 
 
 def load_suite_source(path: str | Path, *, overrides: Sequence[str] = ()) -> SuiteSource:
@@ -304,6 +153,8 @@ def load_suite_source(path: str | Path, *, overrides: Sequence[str] = ()) -> Sui
         raise ConfigError("a suite file must be a YAML mapping (name:, dataset:, ...)", file=doc.file)
     data, touched = apply_overrides(doc.data, overrides)
     doc = YamlDocument(data, doc.file, doc.lines)
+    if touched and (errors := non_finite_errors(doc, overridden=touched)):
+        raise combine_errors(errors)
     try:
         config = SuiteConfig.model_validate(data, context={"base_dir": path.parent})
     except ValidationError as exc:
@@ -386,4 +237,4 @@ def load_targets(names: Iterable[str]) -> dict[str, TargetConfig]:
 
 def lines_by_path(lines: Mapping[Loc, int]) -> dict[str, int]:
     """Dotted path -> line, for modules that name fields as strings (prompts)."""
-    return {_dotted(loc): line for loc, line in lines.items()}
+    return {field_path(loc): line for loc, line in lines.items()}

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from harness.config import RunConfig, SuiteConfig, TargetConfig
 from harness.errors import ConfigError, PlanError
-from harness.grid import Cell, did_you_mean, expand_grid
+from harness.grid import Cell, did_you_mean, expand_grid, shadowed_settings
 from harness.loading import SuiteSource, combine_errors, lines_by_path, load_target, target_names
 from harness.plan import PlanItem, RunPlan, build_plan, resolve_cell
 
@@ -167,6 +167,37 @@ def _setting_origin(suite: SuiteConfig, cell: Cell, name: str) -> str:
     return f"settings.{name}"
 
 
+def check_shadowed(suite: SuiteConfig, source: SuiteSource, cells: Sequence[Cell]) -> list[ConfigError]:
+    """A fixed setting that the grid gives in every cell: the grid would silently win, so the value
+    under `settings:` is never sent. Named at both places."""
+    errors = []
+    for name in shadowed_settings(suite.settings, list(cells)):
+        grid_path = _setting_origin(suite, cells[0], name)
+        grid_file, grid_line = source.where(grid_path)
+        file, line = source.where(f"settings.{name}")
+        there = grid_path + (
+            f" ({grid_file})" if grid_file != file else f" (line {grid_line})" if grid_line else ""
+        )
+        errors.append(
+            ConfigError(
+                f"{name} is also given by {there}, which sets it in every cell, so this value would never "
+                f"be sent; remove settings.{name} or the grid's {name}",
+                file=file,
+                field=f"settings.{name}",
+                line=line,
+            )
+        )
+    return errors
+
+
+def _with_value(violation: Any, value: Any) -> str:
+    """The card's message with the bad value, unless the message already shows it."""
+    text = str(violation.message).rstrip(".")
+    if not any(f"got {shown}" in text for shown in (repr(value), str(value))):
+        text += f"; got {value!r}"
+    return text
+
+
 def _allowed_text(violation: Any) -> Sequence[object] | str | None:
     if violation.allowed_values:
         return list(violation.allowed_values)
@@ -218,18 +249,46 @@ def check_settings(
                 )
             else:
                 where = f"cell {cell.id}, " if origin.startswith("grid.") else ""
-                text, value = violation.message.rstrip("."), values.get(name)
-                if not any(f"got {shown}" in text for shown in (repr(value), str(value))):
-                    text += f"; got {value!r}"  # unless the card's message already shows the value
-                message = f"{text} ({where}target {res.target}, card {card.name})"
+                message = f"{_with_value(violation, values.get(name))} ({where}target {res.target}, card {card.name})"
             errors[key] = ConfigError(
                 message, file=file, field=origin, line=line, allowed=_allowed_text(violation)
+            )
+    shadowed = {name: suite.settings[name] for name in shadowed_settings(suite.settings, list(cells))}
+    checked: set[str] = set()
+    for cell in cells if shadowed else ():
+        target = targets.get(resolve_cell(suite, cell, default_target or "").target)
+        card = cards.get(target.name) if target is not None else None
+        if card is None or card.name in checked:
+            continue
+        checked.add(card.name)
+        for violation in validate_settings(card, shadowed):
+            if violation.code == "unknownParameter":
+                continue  # reported with the grid's values, which are the ones that would be sent
+            name = violation.parameter or ""
+            origin = f"settings.{name}"
+            key = (origin, repr(shadowed.get(name)))
+            file, line = source.where(origin)
+            errors.setdefault(
+                key,
+                ConfigError(
+                    f"{_with_value(violation, shadowed.get(name))} (card {card.name})",
+                    file=file,
+                    field=origin,
+                    line=line,
+                    allowed=_allowed_text(violation),
+                ),
             )
     return list(errors.values())
 
 
-def check_keys(targets: Mapping[str, TargetConfig], *, environ: Mapping[str, str]) -> list[ConfigError]:
-    """An API key variable that is named but unset (the simulator needs none)."""
+def check_keys(
+    targets: Mapping[str, TargetConfig],
+    *,
+    environ: Mapping[str, str],
+    files: Mapping[str, str] | None = None,
+) -> list[ConfigError]:
+    """An API key variable that is named but unset (the simulator needs none). `files`: target name ->
+    its file, for the error."""
     errors = []
     for name, target in targets.items():
         var = target.api_key_env
@@ -238,10 +297,37 @@ def check_keys(targets: Mapping[str, TargetConfig], *, environ: Mapping[str, str
                 ConfigError(
                     f"the environment variable {var} is not set; it must hold the API key of target {name!r}",
                     field="api_key_env",
-                    file=f"target {name}",
+                    file=(files or {}).get(name, f"target {name}"),
                 )
             )
     return errors
+
+
+def check_endpoints(targets: Mapping[str, TargetConfig], files: Mapping[str, str]) -> list[ConfigError]:
+    """A runware or openai target without an endpoint (the provider would refuse it mid-run)."""
+    return [
+        ConfigError(
+            f"provider {target.provider} needs an endpoint URL",
+            file=files.get(name, f"target {name}"),
+            field="endpoint",
+            allowed="an http(s) URL, e.g. https://api.runware.ai/v1 or http://127.0.0.1:8000/v1",
+        )
+        for name, target in targets.items()
+        if target.provider != "simulator" and target.endpoint is None
+    ]
+
+
+def target_files(names: Sequence[str]) -> dict[str, str]:
+    """Target name (as loaded) -> the file it came from, for errors about a loaded target."""
+    from harness.loading import display_path, find_target
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = display_path(find_target(name))
+        except ConfigError:
+            continue
+    return out
 
 
 def load_cards(targets: Mapping[str, TargetConfig], warnings: list[str]) -> dict[str, ModelCard | None]:
@@ -326,10 +412,13 @@ def prepare_run(
         )
     loaded = _load_targets(names, _target_origins(suite, options), source, errors)
     targets = {t.name: t for t in loaded.values()}
+    files = {loaded[n].name: f for n, f in target_files(list(loaded)).items()}
+    errors.extend(check_endpoints(targets, files))
     if loaded and not options.dry_run:
-        errors.extend(check_keys(targets, environ=environ))
+        errors.extend(check_keys(targets, environ=environ, files=files))
     elif loaded:
-        warnings.extend(f"dry run: {e.message}" for e in check_keys(targets, environ=environ))
+        warnings.extend(f"dry run: {e.message}" for e in check_keys(targets, environ=environ, files=files))
+    errors.extend(check_shadowed(suite, source, cells))
     cards: dict[str, ModelCard | None] = _attempt(errors, source, lambda: load_cards(targets, warnings)) or {}
     if cells and len(loaded) == len(names):
         errors.extend(check_settings(suite, source, cells, loaded, cards, default))

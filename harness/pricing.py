@@ -24,7 +24,6 @@ def prices_path() -> Path:
 
 def load_price_table(path: Path | None = None) -> dict[str, PriceConfig]:
     """Every entry of a price file, validated; cached until the file's mtime changes."""
-    import yaml
     from pydantic import ValidationError
 
     path = path or prices_path()
@@ -35,13 +34,10 @@ def load_price_table(path: Path | None = None) -> dict[str, PriceConfig]:
     cached = _cache.get(str(path))
     if cached and cached[0] == mtime:
         return cached[1]
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(
-            f"not valid YAML: {exc}", file=str(path), line=None if line is None else line + 1
-        ) from exc
+    from harness.yamldoc import read_yaml  # the guarded reader: encoding, alias bombs, NaN prices
+
+    doc = read_yaml(path)
+    raw: Any = doc.data
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping of model id -> prices", file=str(path))
     table: dict[str, PriceConfig] = {}
@@ -53,7 +49,8 @@ def load_price_table(path: Path | None = None) -> dict[str, PriceConfig]:
             field = ".".join([str(model_id), *(str(p) for p in first["loc"])])
             raise ConfigError(
                 first["msg"],
-                file=str(path),
+                file=doc.file,
+                line=doc.line((str(model_id), *first["loc"])),
                 field=field,
                 allowed=sorted(PriceConfig.model_fields),
             ) from exc

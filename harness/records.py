@@ -115,8 +115,10 @@ class Record:
     timing: Timing
     results: list[Result] = field(default_factory=list)
     usage: Usage | None = None
-    cost_usd: float | None = None  # as the service reported it (includeCost)
-    price_table_cost_usd: float | None = None  # from the target's price table, for comparison
+    # As the service reported it (includeCost), summed over every attempt that reported one: a failed
+    # attempt whose result came but was unusable (malformed) was billed all the same.
+    cost_usd: float | None = None
+    price_table_cost_usd: float | None = None  # from the target's price table (every attempt's usage)
     attempts: int = 1
     retry_wait_s: float = 0.0  # time spent backing off between attempts
     rate_limit_wait_s: float = 0.0  # part of retry_wait_s caused by 429s
@@ -130,6 +132,8 @@ class Record:
     # The request's prompt as sent (system prompt and messages), so reports and judges need no data set.
     system_prompt: str | None = None
     messages: list[dict[str, str]] | None = None
+    # taskUUIDs of earlier attempts that reported usage or cost (billed, counted in cost_usd above)
+    earlier_task_uuids: list[str] | None = None
     schema: int = SCHEMA_VERSION
 
     @property

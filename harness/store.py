@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import orjson
 
 from harness.errors import StoreError
 from harness.records import SCHEMA_VERSION, Record
+from harness.runlock import RunLock
 
 __all__ = [
     "MANIFEST",
@@ -44,7 +44,6 @@ MANIFEST = "manifest.json"
 SCORES = "scores.jsonl"
 SUMMARY = "summary.json"
 REPORT = "report.html"
-_LOCK = ".lock"
 
 
 @dataclass(slots=True)
@@ -227,44 +226,21 @@ class RunStore:
         self._wakeup: asyncio.Future[None] | None = None
         self._closing = False
         self._fd: int | None = None
-        self._lock_fd: int | None = None
+        self._lock = RunLock(self.run_dir)
         self._task: asyncio.Task[None] | None = None
         self.n_written = 0
+
+    @property
+    def stale_lock_owner(self) -> dict[str, Any] | None:
+        """The dead writer (pid, host) whose leftover lock `open()` took over, if any."""
+        return self._lock.took_over
 
     @property
     def records_path(self) -> Path:
         return self.run_dir / RECORDS
 
-    def _lock(self) -> None:
-        """Take the run directory's .lock (exclusive, non-blocking). The file is removed when the run
-        ends, so a lock taken on a file that was meanwhile removed (or replaced) is dropped and taken
-        again on the file now at that path: two processes can never both hold a lock they believe in."""
-        path = self.run_dir / _LOCK
-        while True:
-            try:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise StoreError(f"{self.run_dir}: cannot create the run directory: {exc}") from exc
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise StoreError(
-                    f"{self.run_dir}: another harness process is writing this run directory"
-                ) from None
-            try:
-                current = path.stat()
-            except FileNotFoundError:
-                current = None
-            held = os.fstat(fd)
-            if current is not None and (current.st_ino, current.st_dev) == (held.st_ino, held.st_dev):
-                self._lock_fd = fd
-                return
-            os.close(fd)  # the holder removed it between our open and our lock: try the new file
-
     def open(self) -> RecordScan:
-        self._lock()
+        self._lock.acquire()
         self.scan = scan_records(self.run_dir)
         try:
             self._fd = os.open(self.records_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -350,12 +326,4 @@ class RunStore:
         self._unlock()
 
     def _unlock(self) -> None:
-        """Remove .lock (a finished run leaves no stray file), then release it; removing it while the
-        lock is held is what lets `_lock` detect a stale file."""
-        if self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                (self.run_dir / _LOCK).unlink()
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()

@@ -163,11 +163,13 @@ def resume_command(prepared: PreparedRun, options: RunOptions, run_dir: Path) ->
 
 
 def _check_run_dir(run_dir: Path, options: RunOptions, suite_name: str) -> None:
-    if options.resume is not None:
-        from harness.store import read_manifest
+    """The directory a run writes to: a run directory of this suite to --resume, or (--out) a new or
+    empty directory, or a run directory without records. Anything else could mix a run into other files."""
+    from harness.store import MANIFEST, RECORDS, read_manifest
 
-        if not (run_dir / "manifest.json").is_file():
-            raise ConfigError("not a run directory (no manifest.json)", file=str(run_dir), field="--resume")
+    if options.resume is not None:
+        if not (run_dir / MANIFEST).is_file():
+            raise ConfigError(f"not a run directory (no {MANIFEST})", file=str(run_dir), field="--resume")
         previous = (read_manifest(run_dir).get("suite") or {}).get("name")
         if previous not in (None, suite_name):
             raise ConfigError(
@@ -175,9 +177,25 @@ def _check_run_dir(run_dir: Path, options: RunOptions, suite_name: str) -> None:
                 file=str(run_dir),
                 field="--resume",
             )
-    elif (run_dir / "records.jsonl").exists():
+        return
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise ConfigError(
+            "exists and is not a directory; --out must be a new or empty directory",
+            file=str(run_dir),
+            field="--out",
+        )
+    if (run_dir / RECORDS).exists():
         raise ConfigError(
             "the run directory already holds records; continue it with --resume DIR or pick another --out",
+            file=str(run_dir),
+            field="--out",
+        )
+    if not (run_dir / MANIFEST).is_file() and any(run_dir.iterdir()):
+        raise ConfigError(
+            f"the directory exists, is not empty and is not a run directory (no {MANIFEST}); --out must be "
+            "a new or empty directory (or --resume a run directory)",
             file=str(run_dir),
             field="--out",
         )
@@ -293,6 +311,9 @@ def execute(
     """Send a prepared plan (or print it on --dry-run) and build every derived output (in `worker`
     when given: harness.report.worker)."""
     out = out or sys.stdout
+    chosen = options.resume or options.out
+    if options.dry_run and chosen is not None:  # the real run would refuse it: say so now
+        _check_run_dir(chosen, options, prepared.suite.name)
     if options.dry_run:
         estimate = estimate_prepared(prepared)
         print(format_plan(prepared, estimate), file=out)

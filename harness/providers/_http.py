@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -96,6 +97,7 @@ class HTTPProvider:
         self._headers = {"Content-Type": "application/json"}
         if self._secret:
             self._headers["Authorization"] = f"Bearer {self._secret}"
+        self._streams = 0  # streams of this provider being read now (see cut_hint)
 
     def __repr__(self) -> str:
         return (
@@ -126,32 +128,62 @@ class HTTPProvider:
         self, guard: mapped_errors, body: bytes, headers: Mapping[str, str], on_event: EventSink
     ) -> float:
         """POST `body` and hand each SSE event of the reply to `on_event` with its arrival time, up to
-        `[DONE]` (the rest of the body is drained) or the end of the body (an unterminated last event
-        still counts); return the time the response headers arrived (non-2xx raises)."""
+        `[DONE]` (the rest of the body is drained; a connection that breaks after `[DONE]` loses
+        nothing) or the end of the body (an unterminated last event still counts); return the time the
+        response headers arrived (non-2xx raises; a body cut before `[DONE]` is a StreamCutError)."""
         decoder = SSEDecoder()
         clock = self._clock
-        async with self._http().post(self._url, data=body, headers=headers) as resp:
-            first_byte = clock()
-            guard.first_byte()
-            if resp.status >= 300:
-                raw = await resp.read()
-                raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
-            ended = False
-            async for chunk in resp.content.iter_any():
-                now = clock()
-                guard.chunk()
-                if ended:
-                    continue
-                for event in decoder.feed(chunk):
-                    if event == DONE:
-                        ended = True
-                        break
-                    on_event(event, now)
-            if not ended:
-                for event in decoder.close():
-                    if event != DONE:
-                        on_event(event, clock())
-        return first_byte
+        self._streams += 1
+        try:
+            async with self._http().post(self._url, data=body, headers=headers) as resp:
+                first_byte = clock()
+                guard.first_byte()
+                if resp.status >= 300:
+                    raw = await resp.read()
+                    raise error_from_response(resp.status, raw, resp.headers, secret=self._secret)
+                if resp.content_type == "application/json":
+                    # A JSON reply to a stream request (an error envelope with status 200): one event.
+                    on_event(await resp.read(), clock())
+                    return first_byte
+                ended = False
+                try:
+                    async for chunk in resp.content.iter_any():
+                        now = clock()
+                        guard.chunk()
+                        if ended:
+                            continue
+                        for event in decoder.feed(chunk):
+                            if event == DONE:
+                                ended = True
+                                break
+                            on_event(event, now)
+                except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+                    if not ended:
+                        raise StreamCutError(
+                            f"connection closed mid-stream: {type(exc).__name__}: {exc}" + self.cut_hint()
+                        ) from exc
+                if not ended:
+                    for event in decoder.close():
+                        if event != DONE:
+                            on_event(event, clock())
+            return first_byte
+        finally:
+            self._streams -= 1
+
+    def cut_hint(self, *, reading: bool = True) -> str:
+        """What to add to a cut stream's message when other streams of this target were being read:
+        the likely cause is a server that serialises requests and cuts the stream it is sending when
+        another request arrives (llama-cpp-python's server does this by default). `reading`: called
+        while the cut stream is still counted (inside `_post_stream`)."""
+        others = self._streams - (1 if reading else 0)
+        if others < 1:
+            return ""
+        return (
+            f" ({others} other stream{'s' if others > 1 else ''} of this target in flight: a server that "
+            "serialises requests may end a stream early when another request arrives, as "
+            "llama-cpp-python's server does unless started with --interrupt_requests false; set "
+            f"max_concurrency: 1 on target {self.name!r} if this recurs; see README, Troubleshooting)"
+        )
 
 
 def open_session(concurrency: int, timeouts: TimeoutConfig) -> aiohttp.ClientSession:
@@ -303,6 +335,36 @@ def loads(body: bytes, what: str) -> Any:
     except orjson.JSONDecodeError as exc:
         snippet = body[:80].decode("utf-8", "replace")
         raise MalformedResponseError(f"malformed JSON in {what}: {exc} (body starts {snippet!r})") from exc
+
+
+def loads_lenient(body: bytes, what: str) -> tuple[Any, bool]:
+    """Like `loads`, but well-formed JSON with invalid UTF-8 inside some strings still parses: the bad
+    bytes become lone surrogates (see `has_bad_text`), so the items around them are not lost. Returns
+    (payload, whether the lenient path was needed)."""
+    try:
+        return orjson.loads(body), False
+    except orjson.JSONDecodeError as exc:
+        try:
+            return json.loads(body.decode("utf-8", "surrogateescape")), True
+        except ValueError:
+            pass
+        snippet = body[:80].decode("utf-8", "replace")
+        raise MalformedResponseError(f"malformed JSON in {what}: {exc} (body starts {snippet!r})") from exc
+
+
+def has_bad_text(value: Any) -> bool:
+    """Whether any string in `value` holds bytes that were not UTF-8 (`loads_lenient`'s surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, Mapping):
+        return any(has_bad_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_bad_text(v) for v in value)
+    return False
 
 
 class mapped_errors:

@@ -55,6 +55,18 @@ def usage_from_runware(raw: Any) -> Usage | None:
     )
 
 
+def negative(usage: Usage | None, cost: float | None) -> bool:
+    """A usage or cost report no meter could produce (negative tokens or dollars)."""
+    if cost is not None and cost < 0:
+        return True
+    return usage is not None and (
+        usage.prompt_tokens < 0
+        or usage.completion_tokens < 0
+        or usage.thinking_tokens < 0
+        or usage.total_tokens < 0
+    )
+
+
 def add_usage(a: Usage | None, b: Usage | None) -> Usage | None:
     if a is None:
         return b

@@ -19,9 +19,12 @@ from harness.providers._http import (
     HTTPProvider,
     error_from_item,
     error_items,
+    has_bad_text,
     loads,
+    loads_lenient,
     mapped_errors,
 )
+from harness.providers._wire import negative
 from harness.records import Result, Trial, Usage
 
 # Our (Runware) setting names -> chat-completions body fields. top_k, min_p and repetition_penalty are
@@ -131,7 +134,7 @@ class OpenAIProvider(HTTPProvider):
             sent = self._clock()
             first_byte, raw = await self._post(guard, body)
         done = self._clock()
-        payload = loads(raw, "chat completion")
+        payload, lenient = loads_lenient(raw, "chat completion")
         if not isinstance(payload, Mapping):
             raise MalformedResponseError("chat completion is not a JSON object")
         outcome = TaskOutcome(str(payload.get("id") or ""), sent, done, [], first_byte_at_s=first_byte)
@@ -154,7 +157,10 @@ class OpenAIProvider(HTTPProvider):
                 )
             )
         outcome.usage = usage_from_openai(payload.get("usage"))
-        if len(outcome.results) < trial.number_results:
+        problem = _problem(outcome, lenient and has_bad_text(payload.get("choices")))
+        if problem is not None:
+            outcome.error = problem
+        elif len(outcome.results) < trial.number_results:
             outcome.error = MalformedResponseError(
                 f"reply held {len(outcome.results)} of {trial.number_results} choices"
             )
@@ -166,6 +172,7 @@ class OpenAIProvider(HTTPProvider):
             sent = self._clock()
             first_byte = await self._post_stream(guard, body, self._headers, acc.on_event)
         done = self._clock()
+        hint = self.cut_hint(reading=False) if any(f is None for f in acc.finishes) else ""
         n = trial.number_results
         outcome = TaskOutcome(
             acc.task_id,
@@ -187,19 +194,35 @@ class OpenAIProvider(HTTPProvider):
             itl_s=acc.gaps,
         )
         missing = sum(f is None for f in acc.finishes)
-        if missing:
-            outcome.error = StreamCutError(f"stream ended with {missing} of {n} choices unfinished")
+        outcome.error = _problem(outcome, False) or acc.error
+        if outcome.error is None and missing:
+            outcome.error = StreamCutError(f"stream ended with {missing} of {n} choices unfinished{hint}")
         return outcome
+
+
+def _problem(outcome: TaskOutcome, bad_text: bool) -> MalformedResponseError | None:
+    """A malformed reply (invalid UTF-8 in a choice, negative usage): its results are no answer,
+    but a usable usage report stays, since the completion was billed."""
+    if negative(outcome.usage, None):
+        outcome.usage = None
+        outcome.results = []
+        return MalformedResponseError("negative token usage reported")
+    if bad_text:
+        outcome.results = []
+        return MalformedResponseError("invalid UTF-8 in the completion")
+    return None
 
 
 class _ChoiceStream:
     """One streamed chat completion: deltas of its `n` choices (interleaved, by index) into texts and
     reasonings, the first finish_reason of each, first-token times and the gaps between deltas (over
-    all choices), the last usage seen. An error chunk raises."""
+    all choices), the last usage seen. An error chunk raises; an undecodable chunk is kept as `error`
+    and the stream read on."""
 
     __slots__ = (
         "_last_at",
         "_secret",
+        "error",
         "finishes",
         "first_answer",
         "first_token",
@@ -221,9 +244,15 @@ class _ChoiceStream:
         self._last_at = 0.0
         self.usage: Usage | None = None
         self.task_id = ""
+        self.error: MalformedResponseError | None = None
 
     def on_event(self, event: bytes, now: float) -> None:
-        chunk = loads(event, "stream chunk")
+        try:
+            chunk = loads(event, "stream chunk")
+        except MalformedResponseError as exc:
+            # The answer is spoiled, but the usage chunk (what was billed) may still come: read on.
+            self.error = self.error or exc
+            return
         errors = error_items(chunk)
         if errors:
             raise error_from_item(errors[0], status=None, retry_after_s=None, secret=self._secret)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -22,20 +22,20 @@ from harness.providers._http import (
     error_from_item,
     error_items,
     loads,
+    loads_lenient,
     mapped_errors,
 )
+from harness.providers._replies import collect_items, fill_outcome, item_problem, single_item
 from harness.providers._wire import (
     StreamAccumulator,
-    add_cost,
-    add_usage,
-    is_error_item,
+    negative,
     reasoning_text,
-    result_from_item,
-    usage_from_runware,
 )
-from harness.records import Result, Trial, Usage
+from harness.records import Trial
 
 _POLL_TRANSIENT_LIMIT = 5  # consecutive failed polls before the attempt fails
+_COLLECT_SILENT = 3  # replies in a row saying nothing of a task before `collect` deems it unknown
+_COLLECT_ROUNDS = 200  # polls at most (a task still processing after that is sent again)
 _VARIANT = "89ab" * 4  # RFC 4122 variant nibble from a random one
 
 
@@ -90,6 +90,9 @@ class RunwareProvider(HTTPProvider):
             # The embedded simulator accepts any non-empty key unless it was started with one.
             self._headers["Authorization"] = "Bearer simulator"
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
+        # Called with (trials, taskUUIDs) before an async submit goes (the engine journals them, so a
+        # resume after a kill can `collect` the results instead of paying for them again).
+        self.on_submit: Callable[[Sequence[Trial], list[str]], None] | None = None
 
     async def send(self, trials: Sequence[Trial]) -> list[TaskOutcome]:
         uuids = [new_task_uuid() for _ in trials]
@@ -100,6 +103,8 @@ class RunwareProvider(HTTPProvider):
         if self.delivery == "stream":
             return await self._send_stream(trials, uuids, body)
         if self.delivery == "async":
+            if self.on_submit is not None:
+                self.on_submit(trials, uuids)
             return await self._send_async(trials, uuids, body)
         return await self._send_sync(trials, uuids, body)
 
@@ -108,57 +113,134 @@ class RunwareProvider(HTTPProvider):
             sent = self._clock()
             first_byte, raw = await self._post(guard, body)
         done = self._clock()
-        payload = loads(raw, "textInference response")
-        if len(trials) == 1:
-            item = _single_item(payload, uuids[0])
+        # Lenient: invalid UTF-8 inside one result must not cost the well-formed results beside it.
+        payload, lenient = loads_lenient(raw, "textInference response")
+        if len(trials) == 1 and not lenient:
+            item = single_item(payload, uuids[0])
             if item is not None:  # the common reply: one task, one result, no error
                 outcome = TaskOutcome(uuids[0], sent, done, [], first_byte_at_s=first_byte)
-                _fill(outcome, trials[0], [item], None)
+                fill_outcome(outcome, trials[0], [item], None)
                 return [outcome]
-        found = _collect(payload, uuids, secret=self._secret)
+        found = collect_items(payload, uuids, secret=self._secret)
         outcomes = []
         for trial, task_uuid in zip(trials, uuids, strict=True):
             items, error = found.get(task_uuid, ([], None))
             outcome = TaskOutcome(task_uuid, sent, done, [], first_byte_at_s=first_byte)
-            _fill(outcome, trial, items, error)
+            fill_outcome(outcome, trial, items, error, lenient=lenient)
             outcomes.append(outcome)
         return outcomes
 
     async def _send_async(self, trials: Sequence[Trial], uuids: list[str], body: bytes) -> list[TaskOutcome]:
+        """Submit, then poll until every task is final. Results that arrived are kept whatever ends
+        the polling (a timeout, failed polls): they were paid for, and only the tasks still pending
+        fail with that error."""
         target = self._target
         states: dict[str, tuple[dict[Any, Mapping[str, Any]], ProviderError | None, float | None]] = {
             u: ({}, None, None) for u in uuids
         }
         by_uuid = dict(zip(uuids, trials, strict=True))
-        async with mapped_errors(target.timeouts, secret=self._secret) as guard:
-            sent = self._clock()
-            first_byte, raw = await self._post(guard, body)
-            pending = self._absorb(states, by_uuid, loads(raw, "async acknowledgement"))
-            # The SDKs' schedule: first poll after poll_initial_s, the next half that later, then x1.5.
-            delay = target.poll_initial_s
-            polls = failures = 0
-            while pending:
-                guard.pause(delay)
-                await asyncio.sleep(delay)
-                polls += 1
-                delay = min(target.poll_max_s, target.poll_initial_s / 2 if polls == 1 else delay * 1.5)
-                guard.expect_first_byte()
-                poll = orjson.dumps([{"taskType": "getResponse", "taskUUID": u} for u in pending])
-                try:
-                    _, raw = await self._post(guard, poll)
-                except TransientError:
-                    failures += 1
-                    if failures >= _POLL_TRANSIENT_LIMIT:
-                        raise
-                    continue
-                failures = 0
-                pending = self._absorb(states, by_uuid, loads(raw, "getResponse reply"))
+        bad: dict[str, int] = {}
+        sent = first_byte = self._clock()
+        stopped: ProviderError | None = None
+        try:
+            async with mapped_errors(target.timeouts, secret=self._secret) as guard:
+                sent = self._clock()
+                first_byte, raw = await self._post(guard, body)
+                pending = self._absorb(states, by_uuid, loads(raw, "async acknowledgement"), bad, False)
+                # The SDKs' schedule: first poll after poll_initial_s, the next half that later, then x1.5.
+                delay = target.poll_initial_s
+                polls = failures = 0
+                while pending:
+                    guard.pause(delay)
+                    await asyncio.sleep(delay)
+                    polls += 1
+                    delay = min(target.poll_max_s, target.poll_initial_s / 2 if polls == 1 else delay * 1.5)
+                    guard.expect_first_byte()
+                    poll = orjson.dumps([{"taskType": "getResponse", "taskUUID": u} for u in pending])
+                    try:
+                        _, raw = await self._post(guard, poll)
+                        payload, lenient = loads_lenient(raw, "getResponse reply")
+                    except TransientError:
+                        failures += 1
+                        if failures >= _POLL_TRANSIENT_LIMIT:
+                            raise
+                        continue
+                    failures = 0
+                    pending = self._absorb(states, by_uuid, payload, bad, lenient)
+        except ProviderError as exc:
+            if not any(done is not None and error is None for _, error, done in states.values()):
+                raise
+            stopped = exc
         outcomes = []
         for trial, task_uuid in zip(trials, uuids, strict=True):
             items, error, done = states[task_uuid]
+            if done is None and stopped is not None:
+                error = stopped
             done_at = done if done is not None else self._clock()
             outcome = TaskOutcome(task_uuid, sent, done_at, [], first_byte_at_s=first_byte)
-            _fill(outcome, trial, list(items.values()), error)
+            fill_outcome(outcome, trial, list(items.values()), error, lenient=bool(bad.get(task_uuid)))
+            outcomes.append(outcome)
+        return outcomes
+
+    async def collect(self, trials: Sequence[Trial], uuids: Sequence[str]) -> list[TaskOutcome | None]:
+        """The results of tasks submitted earlier (by a run that was killed meanwhile), by getResponse
+        polling as in async delivery; None for a task the service does not know (never received, or
+        expired) or that failed: such a trial must be sent again. A task counts as unknown only when
+        several replies in a row say nothing of it, and transient failures are polled through, since
+        giving up on a known task means paying for it twice."""
+        target = self._target
+        by_uuid = dict(zip(uuids, trials, strict=True))
+        found: dict[str, list[Mapping[str, Any]]] = {}
+        silent = dict.fromkeys(uuids, 0)
+        failed: set[str] = set()
+        pending = list(uuids)
+        delay = target.poll_initial_s
+        failures = 0
+        sent = self._clock()
+        done_at: dict[str, float] = {}
+        for attempt in range(_COLLECT_ROUNDS):
+            if not pending:
+                break
+            if attempt:
+                await asyncio.sleep(delay)
+                delay = min(target.poll_max_s, delay * 1.5)
+            poll = orjson.dumps([{"taskType": "getResponse", "taskUUID": u} for u in pending])
+            try:
+                async with mapped_errors(target.timeouts, secret=self._secret) as guard:
+                    _, raw = await self._post(guard, poll)
+                payload, lenient = loads_lenient(raw, "getResponse reply")
+            except TransientError:
+                failures += 1
+                if failures >= _POLL_TRANSIENT_LIMIT:
+                    raise
+                continue
+            failures = 0
+            still: list[str] = []
+            for task_uuid, (items, error) in collect_items(payload, pending, secret=self._secret).items():
+                finished = [i for i in items if i.get("status") == "success" or "text" in i]
+                finished = [i for i in finished if i.get("status") not in ("processing", "pending")]
+                if error is not None and error.failure == "permanent":
+                    failed.add(task_uuid)
+                elif finished and not any(item_problem(i, lenient) for i in finished):
+                    if len(finished) >= by_uuid[task_uuid].number_results:
+                        found[task_uuid] = finished
+                        done_at[task_uuid] = self._clock()
+                    else:
+                        still.append(task_uuid)
+                elif items and error is None:
+                    still.append(task_uuid)  # processing, or malformed this time: ask again
+                else:
+                    silent[task_uuid] += 1  # nothing about it (or a transient error)
+                    if silent[task_uuid] < _COLLECT_SILENT:
+                        still.append(task_uuid)
+            pending = still
+        outcomes: list[TaskOutcome | None] = []
+        for trial, task_uuid in zip(trials, uuids, strict=True):
+            if task_uuid not in found or task_uuid in failed:
+                outcomes.append(None)
+                continue
+            outcome = TaskOutcome(task_uuid, sent, done_at[task_uuid], [])
+            fill_outcome(outcome, trial, found[task_uuid], None)
             outcomes.append(outcome)
         return outcomes
 
@@ -167,16 +249,17 @@ class RunwareProvider(HTTPProvider):
         states: dict[str, tuple[dict[Any, Mapping[str, Any]], ProviderError | None, float | None]],
         by_uuid: Mapping[str, Trial],
         payload: Any,
+        bad: dict[str, int],
+        lenient: bool,
     ) -> list[str]:
-        """Merge one ack/poll reply into the per-task state; return the task UUIDs still pending."""
+        """Merge one ack/poll reply into the per-task state; return the task UUIDs still pending.
+        A finished item that is malformed (invalid UTF-8, negative usage) is polled for again, a few
+        times, since the service keeps the result: the next reply may carry it whole."""
         now = self._clock()
-        found = _collect(payload, list(states), secret=self._secret)
+        found = collect_items(payload, list(states), secret=self._secret)
         for task_uuid, (items, error) in found.items():
             results, old_error, done = states[task_uuid]
             if done is not None:
-                continue
-            if error is not None:
-                states[task_uuid] = (results, error, now)
                 continue
             finished = [
                 i
@@ -184,6 +267,13 @@ class RunwareProvider(HTTPProvider):
                 if i.get("status") == "success"
                 or ("text" in i and i.get("status") not in ("processing", "pending"))
             ]
+            tries = bad.get(task_uuid, 0)
+            if finished and tries < _POLL_TRANSIENT_LIMIT and any(item_problem(i, lenient) for i in finished):
+                bad[task_uuid] = tries + 1
+                continue
+            if error is not None and not finished:
+                states[task_uuid] = (results, error, now)
+                continue
             for position, item in enumerate(finished):
                 results[item.get("resultIndex", position)] = item
             if len(results) >= by_uuid[task_uuid].number_results:
@@ -204,6 +294,9 @@ class RunwareProvider(HTTPProvider):
         for trial, task_uuid in zip(trials, uuids, strict=True):
             acc = accs[task_uuid]
             complete = acc.end()
+            hint = (
+                "" if complete and len(acc.results) >= trial.number_results else self.cut_hint(reading=False)
+            )
             outcome = TaskOutcome(
                 task_uuid,
                 sent,
@@ -217,10 +310,16 @@ class RunwareProvider(HTTPProvider):
                 itl_s=acc.gaps,
                 error=acc.error,
             )
+            if negative(acc.usage, acc.cost):
+                outcome.usage = outcome.cost_usd = None
+                outcome.error = outcome.error or MalformedResponseError(
+                    f"negative usage or cost reported for task {task_uuid}"
+                )
             if outcome.error is None and (not complete or len(acc.results) < trial.number_results):
                 outcome.error = StreamCutError(
                     f"stream ended after {len(acc.results)} of {trial.number_results} results"
                     + ("" if complete else " (a result had no finishReason)")
+                    + hint
                 )
             outcomes.append(outcome)
         return outcomes
@@ -228,7 +327,15 @@ class RunwareProvider(HTTPProvider):
     def _on_event(
         self, event: bytes, accs: dict[str, StreamAccumulator], only: StreamAccumulator | None, now: float
     ) -> None:
-        obj = loads(event, "stream chunk")
+        try:
+            obj = loads(event, "stream chunk")
+        except MalformedResponseError as bad:
+            # One bad chunk spoils its task's answer, not the stream: read on, so the final chunk's
+            # usage and cost (what was billed) still reach the record.
+            for spoiled in [only] if only is not None else list(accs.values()):
+                if spoiled.error is None:
+                    spoiled.error = bad
+            return
         inner = obj.get("data") if isinstance(obj, dict) else None
         chunks = inner if isinstance(inner, list) else [inner] if isinstance(inner, dict) else [obj]
         for error in error_items(obj):
@@ -240,7 +347,8 @@ class RunwareProvider(HTTPProvider):
         for chunk in chunks:
             if not isinstance(chunk, dict) or "errors" in chunk:
                 continue
-            acc = accs.get(chunk.get("taskUUID") or "", only)
+            chunk_uuid = chunk.get("taskUUID")
+            acc = accs.get(chunk_uuid) if chunk_uuid else only  # a chunk of a task never sent is ignored
             if acc is None:
                 continue
             delta = chunk.get("delta")
@@ -250,94 +358,7 @@ class RunwareProvider(HTTPProvider):
                 if text is None:
                     text = delta.get("content")
                 reasoning = reasoning_text(delta.get("reasoningContent"))
+            elif delta is None and isinstance(chunk.get("text"), str):  # a whole result item (JSON reply)
+                text = chunk["text"]
+                reasoning = reasoning_text(chunk.get("reasoningContent"))
             acc.chunk(text, reasoning, chunk.get("finishReason"), chunk.get("usage"), chunk.get("cost"), now)
-
-
-def _single_item(payload: Any, task_uuid: str) -> Mapping[str, Any] | None:
-    """The only item of a one-task sync reply `{"data": [item]}` without any error, else None (and
-    `_collect` sorts out whatever else the reply holds)."""
-    if type(payload) is not dict or len(payload) != 1:
-        return None
-    data = payload.get("data")
-    if type(data) is not list or len(data) != 1:
-        return None
-    item = data[0]
-    if type(item) is not dict or item.get("taskUUID", task_uuid) != task_uuid or is_error_item(item):
-        return None
-    return item
-
-
-def _collect(
-    payload: Any, uuids: list[str], *, secret: str | None
-) -> dict[str, tuple[list[Mapping[str, Any]], ProviderError | None]]:
-    """Group a sync/async reply's items and errors by taskUUID (items of a single-task request may
-    omit it). An error without a taskUUID applies to every task that got no item."""
-    if isinstance(payload, list):
-        payload = {"data": payload}
-    if not isinstance(payload, Mapping):
-        raise MalformedResponseError(f"expected a JSON object, got {type(payload).__name__}")
-    data = payload.get("data")
-    if isinstance(data, Mapping):
-        data = [data]
-    found: dict[str, tuple[list[Mapping[str, Any]], ProviderError | None]] = {u: ([], None) for u in uuids}
-    single = uuids[0] if len(uuids) == 1 else None
-    for item in data if isinstance(data, list) else []:
-        if not isinstance(item, Mapping):
-            continue
-        task_uuid = item.get("taskUUID") or single
-        if task_uuid not in found:
-            continue
-        items, error = found[task_uuid]
-        if is_error_item(item):
-            if error is None:
-                found[task_uuid] = (
-                    items,
-                    error_from_item(item, status=None, retry_after_s=None, secret=secret),
-                )
-        else:
-            items.append(item)
-    loose: ProviderError | None = None
-    for entry in error_items(payload):
-        exc = error_from_item(entry, status=None, retry_after_s=None, secret=secret)
-        task_uuid = entry.get("taskUUID")
-        if task_uuid in found:
-            items, error = found[task_uuid]
-            found[task_uuid] = (items, error or exc)
-        elif loose is None:
-            loose = exc
-    if loose is not None:
-        for task_uuid, (items, error) in found.items():
-            if not items and error is None:
-                found[task_uuid] = (items, loose)
-    return found
-
-
-def _fill(
-    outcome: TaskOutcome, trial: Trial, items: list[Mapping[str, Any]], error: ProviderError | None
-) -> None:
-    if error is not None:
-        outcome.error = error
-        return
-    usage: Usage | None
-    cost: float | None
-    results: list[Result]
-    if len(items) == 1:
-        item = items[0]
-        results = [result_from_item(item)]
-        usage = usage_from_runware(item.get("usage"))
-        cost = add_cost(None, item.get("cost"))
-    else:
-        usage = None
-        cost = None
-        results = []
-        for item in items:
-            results.append(result_from_item(item))
-            usage = add_usage(usage, usage_from_runware(item.get("usage")))
-            cost = add_cost(cost, item.get("cost"))
-    outcome.results = results
-    outcome.usage = usage
-    outcome.cost_usd = cost
-    if len(results) < trial.number_results:
-        outcome.error = MalformedResponseError(
-            f"reply held {len(results)} of {trial.number_results} results for task {outcome.task_uuid}"
-        )

@@ -21,14 +21,24 @@ class SSEDecoder:
     __slots__ = ("_data", "_partial")
 
     def __init__(self) -> None:
-        self._partial = b""
+        # The unterminated end of the input, in pieces: a long line (a 5 MB delta) arriving in many
+        # chunks is joined once, when its newline comes, not once per chunk (quadratic).
+        self._partial: list[bytes] = []
         self._data: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        if b"\n" not in chunk:
+            if chunk:
+                self._partial.append(chunk)
+            return []
         if self._partial:
-            chunk = self._partial + chunk
+            self._partial.append(chunk)
+            chunk = b"".join(self._partial)
+            self._partial = []
         lines = chunk.split(b"\n")
-        self._partial = lines.pop()
+        last = lines.pop()
+        if last:
+            self._partial.append(last)
         events: list[bytes] = []
         data = self._data
         for line in lines:
@@ -46,5 +56,5 @@ class SSEDecoder:
     def close(self) -> list[bytes]:
         """End of body: an unterminated last event still counts (servers often omit the blank line)."""
         events = self.feed(b"\n\n") if self._partial or self._data else []
-        self._partial = b""
+        self._partial = []
         return events

@@ -113,8 +113,12 @@ def fmt_rate(value: object) -> str:
 
 
 def fmt_value(value: object) -> str:
-    """A grid value as a label: None is the API default, floats lose trailing zeros."""
-    if value is None:
+    """A grid value as a label: None is the API default, floats lose trailing zeros.
+
+    NaN is how pandas fills an axis that a cell does not set (an explicit `grid.cells` entry that adds an
+    axis the product lacks), so it means the same as None: the setting was not sent.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "default"
     if isinstance(value, bool):
         return str(value).lower()

@@ -23,6 +23,7 @@ from harness.progress import BaseObserver, Observer
 from harness.providers import Provider, get_provider
 from harness.records import Record, Trial
 from harness.runner.execute import Lane, count_client_tokens, execute_batch, sleep_unless
+from harness.runner.journal import SubmitJournal, collect_submitted
 from harness.runner.manifest import end_fields, start_manifest, utc_now
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
@@ -102,6 +103,7 @@ class _Engine:
         self.observer = observer
         self.given_manifest = manifest
         self.store = RunStore(run_dir, on_written=self._written)
+        self.journal = SubmitJournal(run_dir)
         self.clock = MonotonicClock()
         self.stop = asyncio.Event()
         self.stop_kind: str | None = None
@@ -158,11 +160,18 @@ class _Engine:
                 f"records.jsonl line {torn_line} was incomplete (the last run was killed mid-write); "
                 "it was cut off and its trial will be sent again"
             )
+        stale = self.store.stale_lock_owner
+        if stale is not None:
+            self.observer.on_notice(
+                f"the run directory's lock was left by pid {stale.get('pid')}, which is no longer running "
+                "(killed?); it was taken over"
+            )
         started = time.perf_counter()
         status = "failed"
         try:
             self._build_lanes({t.target for t in pending})
             self.store.start()
+            pending = await self._collect_submitted(pending)
             await self._dispatch(pending)
             status = "stopped" if self.stop_kind else "complete"
         except asyncio.CancelledError:
@@ -197,6 +206,7 @@ class _Engine:
     ) -> RunResult:
         """Close providers, write what is queued, update the manifest. Runs under cancellation too."""
         cancelled = False  # a cancellation arriving now must not leave the directory half-written
+        self.journal.close()
         for lane in self.lanes.values():
             try:
                 await lane.provider.aclose()
@@ -282,6 +292,18 @@ class _Engine:
                 prices=self._prices(target),
                 stopping=self.stop.is_set,
             )
+
+    async def _collect_submitted(self, pending: list[Trial]) -> list[Trial]:
+        """Async lanes journal their submits; collect what a killed session had submitted."""
+        collected = await collect_submitted(
+            self.journal, self.lanes, pending, skip=self.error_keys, now=self.clock.now()
+        )
+        if collected:
+            self.observer.on_notice(
+                f"{len(collected)} trials submitted before the last run stopped were collected from the "
+                "service (getResponse), not sent again"
+            )
+        return [t for t in pending if t.key not in collected] if collected else pending
 
     def _prices(self, target: TargetConfig) -> PriceConfig | None:
         try:

@@ -18,7 +18,7 @@ from harness.records import ErrorInfo, Record, Result, Timing, Trial, Usage
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
 
-__all__ = ["Lane", "TrialState", "build_record", "count_client_tokens", "execute_batch"]
+__all__ = ["Lane", "TrialState", "build_record", "collect_batch", "count_client_tokens", "execute_batch"]
 
 
 @dataclass(slots=True)
@@ -30,6 +30,22 @@ class TrialState:
     first_sent_at: float | None = None
     retry_wait_s: float = 0.0
     rate_limit_wait_s: float = 0.0
+    # What failed attempts were billed (their reply reported usage or cost), carried to the record.
+    billed_cost_usd: float | None = None
+    billed_price_usd: float | None = None
+    billed_task_uuids: list[str] | None = None
+
+    def bill(self, outcome: TaskOutcome, prices: PriceConfig | None) -> None:
+        """Keep what a failed attempt's reply said it cost, so no paid attempt goes unrecorded."""
+        if outcome.cost_usd is None and outcome.usage is None:
+            return
+        if outcome.cost_usd is not None:
+            self.billed_cost_usd = (self.billed_cost_usd or 0.0) + outcome.cost_usd
+        if prices is not None and outcome.usage is not None:
+            self.billed_price_usd = (self.billed_price_usd or 0.0) + _price(prices, outcome.usage)
+        if self.billed_task_uuids is None:
+            self.billed_task_uuids = []
+        self.billed_task_uuids.append(outcome.task_uuid)
 
 
 @dataclass(slots=True)
@@ -51,7 +67,8 @@ class Lane:
 
 async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float) -> None:
     """Run `trials` (one request) until each is final; trials still retrying when the run stops are
-    abandoned unrecorded, so a resume sends them again."""
+    abandoned unrecorded, so a resume sends them again, unless an attempt of theirs was billed: then
+    their last error is recorded with that cost (and a resume sends them again all the same)."""
     pending = [(t, TrialState(scheduled_at)) for t in trials]
     limiter = lane.limiter
     provider = lane.provider
@@ -84,6 +101,8 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
             if isinstance(error, RateLimitedError):
                 limiter.on_rate_limited(sent)
             retry.append((trial, state, error, outcome))
+            if outcome is not None and (outcome.cost_usd is not None or outcome.usage is not None):
+                state.bill(outcome, lane.prices)
         if not retry:
             return
         # One wait for the whole request: the longest any of its failed trials asks for.
@@ -95,22 +114,64 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
         again: list[tuple[Trial, TrialState]] = []
         for trial, state, error, outcome in retry:
             if lane.stopping():
-                continue  # abandoned: re-sent on resume
+                _abandon(lane, trial, state, error, sent, now)  # re-sent on resume
+                continue
             if lane.policy.should_retry(state.attempts, error, elapsed_s=elapsed, wait_s=wait):
                 again.append((trial, state))
             else:
-                lane.finish(build_record(lane, trial, state, outcome, error, sent, now))
+                lane.finish(build_record(lane, trial, state, outcome, error, sent, now, final=True))
         if not again:
             return
         lane.on_retry(again[0][0], error0, wait)
         if await lane.pause(wait):
-            return  # the run is stopping: the trials still to retry stay unrecorded
+            for trial, state in again:  # the run is stopping: the trials still to retry stay unrecorded
+                _abandon(lane, trial, state, error0, sent, now)
+            return
         limited = isinstance(error0, RateLimitedError)
         for _, state in again:
             state.retry_wait_s += wait
             if limited:
                 state.rate_limit_wait_s += wait
         pending = again
+
+
+async def collect_batch(
+    lane: Lane, trials: Sequence[Trial], uuids: Sequence[str], scheduled_at: float
+) -> set[str]:
+    """Record the trials whose earlier submission (journaled by a run that was killed) has its
+    result at the service, collected without sending them again; return their keys. Trials not
+    collected (unknown to the service, failed, or the collecting request failed) are sent anew."""
+    collect = getattr(lane.provider, "collect", None)
+    if collect is None:
+        return set()
+    await lane.limiter.acquire()
+    try:
+        outcomes: list[TaskOutcome | None] = await collect(trials, uuids)
+    except ProviderError:
+        return set()
+    finally:
+        lane.limiter.release()
+    done: set[str] = set()
+    now = lane.now()
+    for trial, outcome in zip(trials, outcomes, strict=True):
+        if outcome is None or outcome.error is not None:
+            continue
+        record = build_record(lane, trial, TrialState(scheduled_at, attempts=1), outcome, None, now, now)
+        # The request went in a session that was killed: when it was sent (so its latency) is unknown,
+        # and the statistics leave it out rather than count the collection's few milliseconds.
+        record.timing = Timing(scheduled_at, None, None, None, None, outcome.done_at_s, None)
+        lane.finish(record)
+        done.add(trial.key)
+    return done
+
+
+def _abandon(
+    lane: Lane, trial: Trial, state: TrialState, error: ProviderError, sent: float, now: float
+) -> None:
+    """A trial left unfinished by a stopping run: recorded (as its last error) only when one of its
+    attempts was billed, so that cost is on disk; otherwise nothing, and a resume sends it again."""
+    if state.billed_task_uuids:
+        lane.finish(build_record(lane, trial, state, None, error, sent, now))
 
 
 def _price(prices: PriceConfig, usage: Usage) -> float:
@@ -131,11 +192,15 @@ def build_record(
     error: ProviderError | None,
     sent: float,
     now: float,
+    *,
+    final: bool = False,
 ) -> Record:
-    """The final Record of a trial from its last attempt's outcome (or whole-request error).
+    """The final Record of a trial from its last attempt's outcome (or whole-request error), with
+    what earlier attempts were billed added to its costs.
 
     The client-side token count is left to the records writer (`count_client_tokens`), off the
-    event loop."""
+    event loop. `final`: the outcome was already counted by `TrialState.bill` (an error retried no
+    more), so only the earlier attempts' figures apply."""
     if outcome is None:  # the whole request failed: no response to take times, usage or cost from
         timing = Timing(state.scheduled_at, sent, None, None, None, now, state.first_sent_at)
         usage = cost = task_uuid = itl = None
@@ -152,6 +217,16 @@ def build_record(
         )
         usage, cost, task_uuid = outcome.usage, outcome.cost_usd, outcome.task_uuid
         results, itl = (outcome.results, outcome.itl_s) if error is None else ([], None)
+    price = None if lane.prices is None or usage is None else _price(lane.prices, usage)
+    earlier = state.billed_task_uuids
+    if earlier:
+        if final and earlier[-1] == task_uuid:  # this attempt's bill is in the state already
+            cost = price = None
+            earlier = earlier[:-1]
+        if state.billed_cost_usd is not None:
+            cost = state.billed_cost_usd + (cost or 0.0)
+        if state.billed_price_usd is not None:
+            price = state.billed_price_usd + (price or 0.0)
     return Record(
         trial.key,
         trial.cell_id,
@@ -167,7 +242,7 @@ def build_record(
         results,
         usage,
         cost,
-        None if lane.prices is None or usage is None else _price(lane.prices, usage),
+        price,
         state.attempts,
         round(state.retry_wait_s, 6),
         round(state.rate_limit_wait_s, 6),
@@ -180,6 +255,7 @@ def build_record(
         task_uuid,
         trial.system_prompt,
         [{"role": m.role, "content": m.content} for m in trial.messages],
+        earlier or None,
     )
 
 

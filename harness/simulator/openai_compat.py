@@ -16,9 +16,18 @@ import orjson
 from aiohttp import web
 
 from harness.capability import ModelCard, validate_settings
+from harness.simulator.faults import REPLY_FAULTS
 from harness.simulator.items import stream_pieces
 from harness.simulator.model import Generation, Prompt
 from harness.simulator.options import STATE_KEY, SimulatorState
+from harness.simulator.reply_faults import (
+    BAD_UTF8_MARK,
+    STREAM_ONLY,
+    ReplyEdit,
+    edit_openai_reply,
+    huge_padding,
+    mangle_utf8,
+)
 from harness.simulator.transport import EARLY_FAULTS, JSON, SSEWriter, early_fault, openai_error, send_json
 
 # OpenAI body field -> the harness's (Runware) setting name.
@@ -39,6 +48,9 @@ _FIELDS = {
 _WIRE = {v: k for k, v in _FIELDS.items() if k != "max_completion_tokens"}
 _LOW_EFFORT = ("none", "minimal", "low")
 _ids = itertools.count(1)
+_ERROR_200 = openai_error(
+    "The server had an error while processing your request (simulated).", type_="server_error", code=500
+)
 
 
 class _BadRequest(Exception):
@@ -124,9 +136,15 @@ async def _handle(request: web.Request, state: SimulatorState) -> web.StreamResp
             message["reasoning_content"] = g.reasoning
         choices.append({"index": i, "message": message, "finish_reason": g.finish_reason, "logprobs": None})
     payload = {**head, "object": "chat.completion", "choices": choices, "usage": usage}
-    response, delivered = await send_json(request, 200, payload, fault)
-    if delivered:
-        _bill(state, model_id, gens)
+    edit: ReplyEdit | None = None
+    if fault in REPLY_FAULTS and fault not in STREAM_ONLY:
+        edit = edit_openai_reply(fault or "", payload, state.fault_plan.huge_mb)
+        if edit is None:  # error_200: the whole reply is an error envelope, with status 200
+            response, _ = await send_json(request, 200, _ERROR_200, None)
+            return response
+    response, delivered = await send_json(request, 200, payload, fault, None if edit is None else edit.mangle)
+    if delivered and (edit is None or chat_id not in edit.unbilled):
+        _bill(state, model_id, gens, chat_id)
     return response
 
 
@@ -227,7 +245,7 @@ def _usage(gens: list[Generation]) -> dict[str, Any]:
     }
 
 
-def _bill(state: SimulatorState, model: str, gens: list[Generation]) -> None:
+def _bill(state: SimulatorState, model: str, gens: list[Generation], chat_id: str) -> None:
     """Bill a delivered response: the prompt once, every choice's completion (as `usage` reports)."""
     stats = state.stats
     stats.openai_successful += 1
@@ -236,6 +254,7 @@ def _bill(state: SimulatorState, model: str, gens: list[Generation]) -> None:
         prompt = g.prompt_tokens if i == 0 else 0
         cost = g.cost_usd - (g.prompt_tokens - prompt) * prompt_price
         stats.openai_billing.add_usage(prompt, g.completion_tokens, g.thinking_tokens, cost)
+        stats.openai_ledger.add(chat_id, cost)
 
 
 async def _stream(
@@ -247,8 +266,15 @@ async def _stream(
     fault: str | None,
 ) -> web.StreamResponse:
     latency = state.latency
+    if fault == "error_200":
+        response, _ = await send_json(request, 200, _ERROR_200, None)
+        return response
     writer = SSEWriter(request, fault, latency.ping_s)
     chunk = {**head, "object": "chat.completion.chunk"}
+    last = len(gens) - 1
+    cut = fault in ("no_final", "partial", "stream_error")
+    billed = fault not in ("bad_usage", "no_usage") and not cut
+    mangled: int | None = None
     try:
         await writer.open()
         loop = asyncio.get_running_loop()
@@ -263,6 +289,14 @@ async def _stream(
             )
             deltas = [("reasoning_content", p) for p in stream_pieces(g.reasoning, latency.enabled)]
             deltas += [("content", p) for p in stream_pieces(g.text, latency.enabled)]
+            if i == last and cut:
+                del deltas[len(deltas) // 2 :]
+            elif i == last and fault == "huge_text":
+                deltas.append(("content", huge_padding(state.fault_plan.huge_mb)))
+            elif i == last and fault == "bad_utf8" and deltas:
+                mangled = state.faults.pick_rng.randrange(len(deltas))
+                field_, piece_ = deltas[mangled]
+                deltas[mangled] = (field_, piece_ + BAD_UTF8_MARK)
             if latency.enabled:
                 await writer.wait(latency.ttft(g.prompt_tokens, g.u_ttft) if i == 0 else 0.0)
                 gap, start = latency.token_gap(g.u_tps), loop.time()
@@ -270,21 +304,35 @@ async def _stream(
                 if latency.enabled and (left := start + j * gap - loop.time()) > 0:
                     await writer.wait(left)
                 writer.add(
-                    {**chunk, "choices": [{"index": i, "delta": {field: piece}, "finish_reason": None}]}
+                    {**chunk, "choices": [{"index": i, "delta": {field: piece}, "finish_reason": None}]},
+                    mangle_utf8 if i == last and j == mangled else None,
                 )
             if i < len(gens) - 1:
                 writer.add(
                     {**chunk, "choices": [{"index": i, "delta": {}, "finish_reason": g.finish_reason}]}
                 )
-        last = len(gens) - 1
-        finals = [
-            {**chunk, "choices": [{"index": last, "delta": {}, "finish_reason": gens[last].finish_reason}]}
-        ]
-        if usage is not None:
-            finals.append({**chunk, "choices": [], "usage": usage})
+        finals = _stream_finals(chunk, gens[last].finish_reason, last, usage, fault)
         delivered = await writer.finish(finals)
     except (ConnectionError, RuntimeError):
         delivered = False
-    if delivered:
-        _bill(state, head["model"], gens)
+    if delivered and billed:
+        _bill(state, head["model"], gens, head["id"])
     return writer.response
+
+
+def _stream_finals(
+    chunk: dict[str, Any], finish: str, last: int, usage: dict[str, Any] | None, fault: str | None
+) -> list[dict[str, Any]]:
+    """The events after the last delta, as a reply fault leaves them."""
+    if fault in ("no_final", "partial"):
+        return []
+    if fault == "stream_error":
+        return [_ERROR_200]
+    finals = [{**chunk, "choices": [{"index": last, "delta": {}, "finish_reason": finish}]}]
+    if usage is not None and fault != "no_usage":
+        if fault == "bad_usage":
+            usage = {**usage, "prompt_tokens": -abs(usage["prompt_tokens"]), "completion_tokens": -1}
+        finals.append({**chunk, "choices": [], "usage": usage})
+        if fault == "dup_uuid":
+            finals.append(finals[-1])
+    return finals

@@ -15,9 +15,17 @@ import orjson
 from aiohttp import web
 
 from harness.capability import validate_task
+from harness.simulator.faults import REPLY_FAULTS
 from harness.simulator.items import result_item, stream_pieces, usage_dict
 from harness.simulator.model import Generation, Prompt
 from harness.simulator.options import STATE_KEY, AsyncTask, SimulatorState
+from harness.simulator.reply_faults import (
+    STREAM_ONLY,
+    ReplyEdit,
+    edit_runware_reply,
+    edit_runware_stream,
+    mangle_utf8,
+)
 from harness.simulator.transport import EARLY_FAULTS, JSON, SSEWriter, early_fault, runware_error, send_json
 
 log = logging.getLogger("harness.simulator")
@@ -94,6 +102,7 @@ async def _process(
     request: web.Request, state: SimulatorState, tasks: list[Any], fault: str | None
 ) -> web.StreamResponse:
     data: list[dict[str, Any]] = []
+    result_of: list[tuple[str, int] | None] = []  # per data item: the (taskUUID, index) it bills
     errors: list[dict[str, Any]] = []
     jobs: list[_Job] = []
     polled: list[tuple[AsyncTask, int]] = []
@@ -112,16 +121,18 @@ async def _process(
                 jobs.append(job)
                 if job.delivery != "sync":
                     data.append({"taskType": "textInference", "taskUUID": job.task_uuid})
+                    result_of.append(None)
                 else:
                     prices = state.model.prices(job.model)
-                    data.extend(
-                        result_item(job.task_uuid, g, prices, job.usage, job.cost) for g in job.generations
-                    )
+                    for i, g in enumerate(job.generations):
+                        data.append(result_item(job.task_uuid, g, prices, job.usage, job.cost))
+                        result_of.append((job.task_uuid, i))
         elif task_type == "getResponse":
             state.stats.polls += 1
-            _poll(state, task, data, polled)
+            _poll(state, task, data, polled, result_of)
         elif task_type == "ping":
             data.append({"taskType": "ping", "pong": True})
+            result_of.append(None)
         else:
             errors.append(
                 runware_error(
@@ -138,11 +149,23 @@ async def _process(
     wait = max((max(j.durations) for j in jobs if j.delivery == "sync"), default=0.0)
     if wait > 0:
         await asyncio.sleep(wait)
+    status = 200 if data or not errors else 400
+    edit: ReplyEdit | None = None
+    if fault in REPLY_FAULTS and fault not in STREAM_ONLY:
+        edit = edit_runware_reply(
+            fault or "", data, errors, result_of, state.faults.pick_rng, state.fault_plan.huge_mb
+        )
+        status = 200
     payload: dict[str, Any] = {"data": data}
     if errors:
         payload["errors"] = errors
-    response, delivered = await send_json(request, 200 if data or not errors else 400, payload, fault)
+    response, delivered = await send_json(
+        request, status, payload, fault, None if edit is None else edit.mangle
+    )
     if delivered:
+        if edit is not None:
+            jobs = [j for j in jobs if j.task_uuid not in edit.unbilled]
+            polled = [(t, i) for t, i in polled if (t.task_uuid, i) not in edit.unbilled_polls]
         _delivered(state, jobs, polled)
     return response
 
@@ -233,6 +256,7 @@ def _poll(
     task: dict[str, Any],
     data: list[dict[str, Any]],
     polled: list[tuple[AsyncTask, int]],
+    result_of: list[tuple[str, int] | None],
 ) -> None:
     found = state.async_tasks.get(task.get("taskUUID"))  # type: ignore[arg-type]
     if found is None:
@@ -244,6 +268,7 @@ def _poll(
             data.append(
                 result_item(found.task_uuid, gen, prices, found.include_usage, found.include_cost, "success")
             )
+            result_of.append((found.task_uuid, i))
             polled.append((found, i))
         else:
             total = max(1e-9, found.ready_at[i] - found.submitted_at)
@@ -256,13 +281,14 @@ def _poll(
                     "progress": progress,
                 }
             )
+            result_of.append(None)
 
 
 def bill_async(state: SimulatorState, task: AsyncTask, index: int) -> None:
     if task.billed[index]:
         return
     task.billed[index] = True
-    state.stats.bill(task.generations[index])
+    state.stats.bill(task.generations[index], task.task_uuid)
     if all(task.billed) and not task.counted_success:
         task.counted_success = True
         state.stats.successful_tasks += 1
@@ -275,7 +301,7 @@ def _delivered(state: SimulatorState, jobs: list[_Job], polled: list[tuple[Async
         state.remember_uuid(job.task_uuid)
         if job.delivery == "sync":
             for gen in job.generations:
-                state.stats.bill(gen)
+                state.stats.bill(gen, job.task_uuid)
             state.stats.successful_tasks += 1
             continue
         stored = AsyncTask(
@@ -330,8 +356,14 @@ async def _stream(
 ) -> web.StreamResponse:
     gen = job.generations[0]
     latency = state.latency
-    writer = SSEWriter(request, fault, latency.ping_s)
     base = {"taskType": "textInference", "taskUUID": job.task_uuid}
+    if fault == "error_200":
+        error = runware_error(
+            "providerInternalError", "The provider failed to generate a result (simulated).", **base
+        )
+        response, _ = await send_json(request, 200, {"data": [], "errors": [error]}, None)
+        return response
+    writer = SSEWriter(request, fault, latency.ping_s)
     deltas: list[dict[str, Any]] = [
         {**base, "delta": {"reasoningContent": p}} for p in stream_pieces(gen.reasoning, latency.enabled)
     ]
@@ -343,6 +375,9 @@ async def _stream(
         final["usage"] = usage_dict(gen, state.model.prices(job.model), job.cost)
     if job.cost:
         final["cost"] = gen.cost_usd
+    finals, billed, mangled = edit_runware_stream(
+        fault, base, deltas, final, state.faults.pick_rng, state.fault_plan.huge_mb
+    )
     try:
         await writer.open()
         if latency.enabled:
@@ -354,15 +389,15 @@ async def _stream(
                 left = start + i * gap - loop.time()
                 if left > 0:
                     await writer.wait(left)
-                writer.add(event)
+                writer.add(event, mangle_utf8 if i == mangled else None)
         else:
-            for event in deltas:
-                writer.add(event)
-        delivered = await writer.finish([final])
+            for i, event in enumerate(deltas):
+                writer.add(event, mangle_utf8 if i == mangled else None)
+        delivered = await writer.finish(finals)
     except (ConnectionError, RuntimeError):
         delivered = False
-    if delivered:
+    if delivered and billed:
         state.remember_uuid(job.task_uuid)
-        state.stats.bill(gen)
+        state.stats.bill(gen, job.task_uuid)
         state.stats.successful_tasks += 1
     return writer.response

@@ -25,7 +25,9 @@ LISTEN_BACKLOG = 4096
 
 
 async def _stats(request: web.Request) -> web.Response:
-    return web.Response(body=orjson.dumps(request.app[STATE_KEY].stats.snapshot()), content_type=JSON)
+    ledger = request.query.get("ledger", "") not in ("", "0", "false")
+    snapshot = request.app[STATE_KEY].stats.snapshot(ledger=ledger)
+    return web.Response(body=orjson.dumps(snapshot), content_type=JSON)
 
 
 async def _reset(request: web.Request) -> web.Response:
@@ -75,8 +77,8 @@ class RunningSimulator:
         self.runware_url = self.base_url + "/v1"
         self.openai_base_url = self.base_url + "/v1"
 
-    async def stats(self) -> dict[str, Any]:
-        return self.state.stats.snapshot()
+    async def stats(self, *, ledger: bool = False) -> dict[str, Any]:
+        return self.state.stats.snapshot(ledger=ledger)
 
     def reset_stats(self) -> None:
         self.state.stats.reset()

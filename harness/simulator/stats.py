@@ -3,7 +3,9 @@
 "Billed" means a result fully delivered to the client: a sync body written whole, a stream that reached
 its final chunk, a getResponse or webhook POST that carried the finished item (once per item). Faulted
 responses (429/5xx, hangs, cut streams, malformed bodies) are never billed, so a client's recorded cost
-reconciles exactly with `billed_cost_usd`. Owns counters only.
+reconciles exactly with `billed_cost_usd`; the exceptions (results billed although their bytes are bad:
+bad_utf8, huge_text) are listed in docs/simulator.md. The ledger (`GET /stats?ledger=1`) says what was
+billed per taskUUID (per chat completion id on the OpenAI endpoint). Owns counters only.
 """
 
 from __future__ import annotations
@@ -44,6 +46,30 @@ class _Billing:
         }
 
 
+class _Ledger:
+    """Per taskUUID (or completion id): cost billed, results billed, and when (time.monotonic(), the
+    system-wide clock, so a test in another process can relate it to its own events)."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list[float]] = {}
+
+    def add(self, key: str, cost_usd: float) -> None:
+        entry = self.entries.get(key)
+        if entry is None:
+            self.entries[key] = [cost_usd, 1, time.monotonic()]
+        else:
+            entry[0] += cost_usd
+            entry[1] += 1
+            entry[2] = time.monotonic()
+
+    def snapshot(self) -> dict[str, dict[str, float]]:
+        return {
+            k: {"cost_usd": v[0], "results": int(v[1]), "billed_at": v[2]} for k, v in self.entries.items()
+        }
+
+
 class SimStats:
     def __init__(self) -> None:
         self.reset()
@@ -60,6 +86,7 @@ class SimStats:
         self.task_errors: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.billing = _Billing()
+        self.ledger = _Ledger()
         self.webhook_posts = 0
         self.webhook_delivered = 0
         self.webhook_failed = 0
@@ -68,11 +95,22 @@ class SimStats:
         self.openai_by_mode: Counter[str] = Counter({"stream": 0, "non_stream": 0})
         self.openai_successful = 0
         self.openai_billing = _Billing()
+        self.openai_ledger = _Ledger()
 
-    def bill(self, gen: Generation) -> None:
+    def bill(self, gen: Generation, task_uuid: str) -> None:
         self.billing.add(gen)
+        self.ledger.add(task_uuid, gen.cost_usd)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, *, ledger: bool = False) -> dict[str, Any]:
+        """The counters; with `ledger`, also what was billed per taskUUID (`ledger`, and
+        `openai.ledger` per chat completion id)."""
+        snap = self._counters()
+        if ledger:
+            snap["ledger"] = self.ledger.snapshot()
+            snap["openai"]["ledger"] = self.openai_ledger.snapshot()
+        return snap
+
+    def _counters(self) -> dict[str, Any]:
         return {
             "uptime_s": round(time.monotonic() - self.started, 3),
             "requests": self.requests,

@@ -7,6 +7,7 @@ Owns no protocol shapes beyond the error envelopes of the faults.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -58,12 +59,19 @@ async def early_fault(
 
 
 async def send_json(
-    request: web.BaseRequest, status: int, payload: Any, fault: str | None
+    request: web.BaseRequest,
+    status: int,
+    payload: Any,
+    fault: str | None,
+    mangle: Callable[[bytes], bytes] | None = None,
 ) -> tuple[web.StreamResponse, bool]:
-    """Write `payload`; drop_stream sends half the declared body then cuts the connection, bad_json sends
-    a complete but malformed body. Returns (response, delivered whole and well-formed)."""
+    """Write `payload` (its bytes passed through `mangle` when given); drop_stream sends half the
+    declared body then cuts the connection, bad_json sends a complete but malformed body. Returns
+    (response, delivered whole and well-formed); other faults are the caller's and send normally."""
     body = orjson.dumps(payload)
-    if fault is None:  # one write for headers and body
+    if mangle is not None:
+        body = mangle(body)
+    if fault not in ("drop_stream", "bad_json"):  # one write for headers and body
         whole = web.Response(status=status, body=body, content_type=JSON)
         try:
             await whole.prepare(request)
@@ -109,8 +117,9 @@ class SSEWriter:
     async def open(self) -> None:
         await self.response.prepare(self.request)
 
-    def add(self, event: Any) -> None:
-        self._buffer.append(b"data: " + orjson.dumps(event) + b"\n\n")
+    def add(self, event: Any, mangle: Callable[[bytes], bytes] | None = None) -> None:
+        data = orjson.dumps(event)
+        self._buffer.append(b"data: " + (data if mangle is None else mangle(data)) + b"\n\n")
 
     async def flush(self) -> None:
         if self._buffer:
@@ -131,7 +140,8 @@ class SSEWriter:
                 await asyncio.sleep(left)
 
     async def finish(self, final_events: list[Any]) -> bool:
-        """Send the final events and `[DONE]` unless a fault says otherwise; True if delivered whole."""
+        """Send the final events and `[DONE]` unless a fault says otherwise; True if delivered whole
+        (the caller decides whether a reply fault, such as a missing final chunk, is billed)."""
         if self.fault == "drop_stream":
             await self.flush()
             _cut(self.request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,30 @@ def test_openai_generic_card_takes_the_portable_thinking_switch() -> None:
     (violation,) = validate_settings(card, {"thinkingLevel": "medium"})
     assert violation.parameter.endswith("thinkingLevel")
     assert list(violation.allowed_values or []) == ["low", "high"]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_fail_every_numeric_setting(value: float) -> None:
+    # NaN compares false with both bounds, so a range check alone lets it through.
+    (violation,) = validate_settings(QWEN, {"temperature": value})
+    assert violation.code == "invalidTemperature"
+    assert "finite number" in violation.message
+
+
+def test_card_with_a_nan_bound_names_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: bad\nprovider: runware\nmodels: [m]\nmessages: {roles: [user]}\n"
+        "settings:\n  temperature: {type: float, min: 0, max: .nan}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_card(bad)
+    assert (err.value.field, err.value.line) == ("settings.temperature.max", 6)
+
+
+def test_card_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"name: bad\ndescription: \xe9t\xe9\n")
+    with pytest.raises(ConfigError, match="not UTF-8") as err:
+        load_card(bad)
+    assert err.value.line == 2

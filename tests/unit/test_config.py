@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,15 @@ from pydantic import ValidationError
 from harness.config import (
     GridConfig,
     PromptConfig,
+    RunConfig,
     ScorerConfig,
     SuiteConfig,
+    TargetConfig,
     ThresholdConfig,
+    looks_like_key,
     parse_threshold,
     suite_json_schema,
+    url_problem,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,3 +185,84 @@ def test_schema_accepts_short_forms() -> None:
 def test_committed_schema_is_current() -> None:
     committed = json.loads((ROOT / "suites" / "suite.schema.json").read_text())
     assert committed == suite_json_schema()
+
+
+# Bad input that used to reach the wire or echo a secret (issue #10, item 3).
+
+
+def target(**fields: Any) -> TargetConfig:
+    return TargetConfig.model_validate({"name": "t", "provider": "runware", "model": "m", **fields})
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://api.runware.ai/v1", None),
+        ("http://127.0.0.1:8000/v1", None),
+        ("HTTPS://API.RUNWARE.AI/v1", None),
+        ("ftp://example.com/v1", "scheme is ftp://"),
+        ("api.runware.ai/v1", "does not start with http:// or https://"),
+        ("localhost:8000/v1", "does not start with http:// or https://"),
+        ("https:///v1", "no host"),
+        ("http://host:port/v1", "cannot be parsed"),
+        ("http://example.com/v 1", "white space"),
+        ("https://user:pass@example.com/v1", "credentials"),
+    ],
+)
+def test_url_problem(url: str, problem: str | None) -> None:
+    found = url_problem(url)
+    assert found is None if problem is None else problem in str(found)
+
+
+def test_endpoint_error_does_not_show_credentials(tmp_path: Path) -> None:
+    from harness.errors import ConfigError
+    from harness.loading import load_target
+
+    path = tmp_path / "t.yaml"
+    path.write_text("provider: runware\nendpoint: https://bob:s3cr3t-pw@example.com/v1\nmodel: m\n")
+    with pytest.raises(ConfigError) as info:
+        load_target(str(path))
+    assert (info.value.field, info.value.line) == ("endpoint", 2)
+    assert "credentials" in str(info.value)
+    assert "s3cr3t-pw" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "key_like"),
+    [
+        ("RUNWARE_API_KEY", False),
+        ("LOCAL_LLM_API_KEY_2", False),
+        ("my_very_long_project_api_key_v2", False),
+        ("OPENAI_API_KEY_FOR_STAGING_ENVIRONMENT", False),
+        ("Xq7bT9mK2pL4vN8wR3sY6zA1cF5hJ0dE", True),
+        ("3f9a1c0e7b2d4a6f8e1c3b5d7f9a0c2e", True),
+        ("KEY_a8F3kL0pQ9zX2mN7vB4c", True),
+    ],
+)
+def test_looks_like_key(name: str, key_like: bool) -> None:
+    assert looks_like_key(name) is key_like
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["sk-proj-Q2hY7xKd93LmT0pBvR5sWn8e", "Xq7bT9mK2pL4vN8wR3sY6zA1cF5hJ0dE", "key with spaces", 123456789],
+)
+def test_api_key_env_that_is_not_a_name_is_refused_without_echo(value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        target(api_key_env=value)
+    (error,) = info.value.errors(include_input=False)
+    assert error["loc"] == ("api_key_env",)
+    assert str(value) not in error["msg"]
+    assert "not shown" in error["msg"]
+
+
+def test_api_key_env_name_is_kept() -> None:
+    assert target(api_key_env="RUNWARE_API_KEY").api_key_env == "RUNWARE_API_KEY"
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_config_numbers_must_be_finite(value: float) -> None:
+    with pytest.raises(ValidationError, match="finite number"):
+        RunConfig(rate_rps=value)
+    with pytest.raises(ValidationError, match="finite number"):
+        target(timeouts={"total_s": value})

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import yamldoc
 from harness.errors import ConfigError
 from harness.loading import (
     apply_overrides,
@@ -230,3 +231,125 @@ def test_load_targets_reports_every_problem(tmp_path: Path, monkeypatch: pytest.
 def test_combine_single_error_is_itself() -> None:
     err = ConfigError("x", file="f")
     assert combine_errors([err]) is err
+
+
+# Bad input that used to crash, hang or reach the wire (issue #10, item 3).
+
+
+def test_non_utf8_file_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(SUITE.replace("name: t", "name: t\ndescription: caf\xe9").encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert info.value.line == 2
+    assert "byte 0xe9 at line 2, column 17" in info.value.message
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + SUITE.encode())
+    assert load_suite(path).name == "t"
+
+
+def test_aliases_that_repeat_a_value_are_accepted(tmp_path: Path) -> None:
+    text = SUITE.replace("  maxTokens: 64", "  maxTokens: 64\n  stopSequences: &stop [END]")
+    text += "report:\n  title: &title A\ndescription: *title\ngrid_note: *stop\n"
+    path = write(tmp_path, text.replace("grid_note: *stop\n", ""))
+    assert load_suite(path).report.title == "A"
+
+
+def test_alias_expansion_past_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamldoc, "MAX_EXPANDED_VALUES", 50)
+    # 1 + 1 + 1 + 6 * 7 = 45 values, no aliases: under the limit.
+    literal = write(tmp_path, "a: [" + ", ".join("[1, 2, 3, 4, 5, 6]" for _ in range(6)) + "]\n", "lit.yaml")
+    assert len(read_yaml(literal).data["a"]) == 6
+    # 10 distinct values, 70 once the ten aliases of x (6 values each) are expanded.
+    bomb = write(tmp_path, "a: &x [[1, 2], [3]]\nb: [*x, *x, *x, *x, *x, *x, *x, *x, *x, *x]\n", "bomb.yaml")
+    with pytest.raises(ConfigError, match="aliases expand this document to more than 50 values") as info:
+        read_yaml(bomb)
+    assert str(info.value.file).endswith("bomb.yaml")
+
+
+def test_a_large_file_without_aliases_is_not_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamldoc, "MAX_EXPANDED_VALUES", 50)
+    path = write(tmp_path, "a: [" + ", ".join(str(i) for i in range(200)) + "]\n")
+    assert len(read_yaml(path).data["a"]) == 200
+
+
+def test_recursive_alias_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="contains it") as info:
+        read_yaml(write(tmp_path, "a: 1\nb: &b [1, *b]\n"))
+    assert info.value.line == 2
+
+
+def test_nesting_through_aliases_is_limited(tmp_path: Path) -> None:
+    chain = "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 80))
+    with pytest.raises(ConfigError, match="nested more than 64 levels deep"):
+        read_yaml(write(tmp_path, chain))
+
+
+def test_deep_nesting_is_a_config_error_not_a_recursion_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nested more than 64 levels deep") as info:
+        read_yaml(write(tmp_path, "a: 1\nb: " + "[" * 2000 + "]" * 2000 + "\n"))
+    assert info.value.line == 2
+
+
+def test_file_too_large_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamldoc, "MAX_FILE_BYTES", 100)
+    with pytest.raises(ConfigError, match="more than the 100 a config file may have"):
+        read_yaml(write(tmp_path, "a: " + "x" * 200 + "\n"))
+
+
+@pytest.mark.parametrize("spelling", [".nan", ".NaN", ".inf", "-.inf", "+.Inf"])
+def test_non_finite_numbers_are_refused_with_their_line(tmp_path: Path, spelling: str) -> None:
+    path = write(tmp_path, SUITE.replace("maxTokens: 64", f"maxTokens: 64\n  temperature: {spelling}"))
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert (info.value.field, info.value.line) == ("settings.temperature", 6)
+    assert "is not a finite number" in info.value.message
+
+
+def test_every_non_finite_number_is_listed(tmp_path: Path) -> None:
+    text = SUITE.replace("[0, 0.6]", "[.nan, 0.6]") + "run:\n  rate_rps: .inf\n"
+    with pytest.raises(ConfigError) as info:
+        load_suite(write(tmp_path, text))
+    text = str(info.value)
+    assert "2 problems" in text
+    assert "grid.temperature.0" in text
+    assert "run.rate_rps" in text
+
+
+def test_non_finite_override_is_attributed_to_set(suite_file: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_suite(suite_file, overrides=["settings.topP=.nan"])
+    assert (info.value.file, info.value.field) == ("--set", "settings.topP")
+
+
+def test_override_alias_bomb_is_refused(suite_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamldoc, "MAX_EXPANDED_VALUES", 50)
+    with pytest.raises(ConfigError, match="aliases expand") as info:
+        parse_override(
+            "settings.stopSequences=[&a [x, x, x, x, x, x, x, x], [*a, *a, *a, *a, *a, *a, *a, *a]]"
+        )
+    assert (info.value.file, info.value.field) == ("--set", "settings.stopSequences")
+
+
+def test_target_file_non_finite_and_not_utf8(tmp_path: Path) -> None:
+    text = "provider: simulator\nmodel: m\npoll_initial_s: .inf\n"
+    with pytest.raises(ConfigError) as info:
+        load_target(str(write(tmp_path, text, "t.yaml")))
+    assert (info.value.field, info.value.line) == ("poll_initial_s", 3)
+    (tmp_path / "u.yaml").write_bytes(b"provider: simulator\nmodel: \xff\n")
+    with pytest.raises(ConfigError, match="not UTF-8") as info:
+        load_target(str(tmp_path / "u.yaml"))
+    assert info.value.line == 2
+
+
+def test_grid_repeat_points_at_the_repeated_element(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, SUITE.replace("temperature: [0, 0.6]", "temperature:\n    - 0\n    - 0.6\n    - 0.0")
+    )
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert (info.value.field, info.value.line) == ("grid.temperature.2", 10)
+    assert "listed twice (also grid.temperature.0)" in info.value.message

@@ -163,7 +163,7 @@ def test_a_lock_on_a_removed_lock_file_is_taken_again(
     import fcntl
     import os
 
-    from harness import store as store_module
+    from harness import runlock as lock_module
 
     calls: list[int] = []
     real_flock = fcntl.flock
@@ -175,12 +175,12 @@ def test_a_lock_on_a_removed_lock_file_is_taken_again(
         calls.append(fd)
         real_flock(fd, op)
 
-    monkeypatch.setattr(store_module.fcntl, "flock", flock)
+    monkeypatch.setattr(lock_module.fcntl, "flock", flock)
     store = RunStore(tmp_path)
     store.open()
     assert len(calls) == 2
-    assert store._lock_fd is not None
-    assert os.fstat(store._lock_fd).st_ino == (tmp_path / ".lock").stat().st_ino
+    assert store._lock.fd is not None
+    assert os.fstat(store._lock.fd).st_ino == (tmp_path / ".lock").stat().st_ino
     store.close_now()
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from harness.providers.runware import _collect, _single_item, new_task_uuid
+from harness.providers._replies import collect_items, single_item
+from harness.providers.runware import new_task_uuid
 
 
 def test_task_uuids_are_version_4_and_unique() -> None:
@@ -32,10 +33,10 @@ ITEM = {"taskType": "textInference", "taskUUID": U, "text": "4", "finishReason":
     ],
 )
 def test_a_plain_one_item_reply_takes_the_shortcut(payload: Any) -> None:
-    item = _single_item(payload, U)
+    item = single_item(payload, U)
     assert item is not None
     assert item["text"] == "4"
-    assert _collect(payload, [U], secret=None)[U] == ([item], None)
+    assert collect_items(payload, [U], secret=None)[U] == ([item], None)
 
 
 @pytest.mark.parametrize(
@@ -52,4 +53,4 @@ def test_a_plain_one_item_reply_takes_the_shortcut(payload: Any) -> None:
     ],
 )
 def test_anything_else_goes_the_general_way(payload: Any) -> None:
-    assert _single_item(payload, U) is None
+    assert single_item(payload, U) is None

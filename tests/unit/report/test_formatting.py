@@ -65,3 +65,9 @@ def test_is_number_rejects_bools_and_nan() -> None:
     assert not f.is_number(True)
     assert not f.is_number(math.nan)
     assert not f.is_number("1")
+
+
+def test_fmt_value_labels_an_unset_axis_nan_as_the_api_default() -> None:
+    # pandas fills an axis that an explicit grid cell does not set with NaN; it crashed sig() before.
+    assert f.fmt_value(math.nan) == "default"
+    assert f.fmt_value(float("nan")) == f.fmt_value(None)

@@ -115,6 +115,7 @@ def test_every_field_of_a_success_is_where_the_schema_says() -> None:
         "task_uuid": "uuid-1",
         "system_prompt": "Be brief.",
         "messages": [{"role": "user", "content": "What is 2 + 2?"}],
+        "earlier_task_uuids": None,
         "schema": 1,
     }
 
