@@ -11,7 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from harness.datasets import DatasetConfig
+from harness.errors import ConfigError
 from harness.grid import GridConfig
+from harness.loadsweep import LoadConfig, SloConfig
 
 
 class _Config(BaseModel):
@@ -80,10 +82,26 @@ class SimulatorTargetConfig(_Config):
     faults: str | None = Field(
         default=None, description="Fault spec, e.g. '429=0.05,500=0.02'; none = no faults."
     )
+    capacity: str | None = Field(
+        default=None,
+        description="Capacity model, e.g. 'slots=4,queue=64': concurrent slots and a FIFO queue, so latency "
+        "rises past saturation; none = unlimited. See docs/simulator.md.",
+    )
     seed: int = Field(default=0, description="Seed of the simulated model, latencies and faults.")
     skill: str | None = Field(
         default=None, description="Skill curve: a YAML file or an inline spec (accuracy by setting)."
     )
+
+    @field_validator("capacity")
+    @classmethod
+    def _check_capacity(cls, value: str | None) -> str | None:
+        from harness.simulator.capacity import parse_capacity
+
+        try:
+            parse_capacity(value)
+        except ConfigError as exc:  # reported by pydantic with the field's path and the file
+            raise ValueError(f"{exc.message} (allowed: {exc.allowed})") from None
+        return value
 
 
 class TargetConfig(_Config):
@@ -216,10 +234,17 @@ class RunConfig(_Config):
         gt=0,
         description="Open loop: arrivals per second (then concurrency caps in-flight requests).",
     )
-    arrival: Literal["constant", "poisson"] = Field(
-        default="constant", description="Open-loop arrival process."
+    arrival: Literal["constant", "poisson", "gamma"] = Field(
+        default="constant",
+        description="Open-loop arrival process: evenly spaced, Poisson, or gamma gaps (see burstiness).",
     )
-    arrival_seed: int = Field(default=0, description="Seed of the Poisson arrival schedule.")
+    burstiness: float = Field(
+        default=1.0,
+        gt=0,
+        description="arrival=gamma: the gaps' shape (1 = Poisson, below 1 burstier, above 1 more even); "
+        "the mean gap stays 1/rate.",
+    )
+    arrival_seed: int = Field(default=0, description="Seed of the Poisson / gamma arrival schedule.")
     adaptive_concurrency: bool = Field(
         default=True,
         description="Shrink the in-flight limit on 429s, grow it back on clean stretches (AIMD).",
@@ -270,7 +295,7 @@ class ThresholdConfig(_Config):
     """A pass/fail rule evaluated at the end of a run: `accuracy >= 0.8` or the long form."""
 
     metric: str = Field(
-        description="accuracy, score:<scorer>, pass@k, error_rate, p50_latency_s, p95_latency_s, p99_latency_s, p50_ttft_s, p95_ttft_s, cost_per_correct_usd, cost_per_trial_usd, total_cost_usd."
+        description="accuracy, score:<scorer>, pass@k, error_rate, p50_latency_s, p95_latency_s, p99_latency_s, p50_ttft_s, p95_ttft_s, cost_per_correct_usd, cost_per_trial_usd, total_cost_usd; load sweeps: goodput_rps, max_rate_at_slo."
     )
     op: Literal[">=", "<=", ">", "<"] = Field(description="Comparison.")
     value: float = Field(description="Bound.")
@@ -452,6 +477,15 @@ class SuiteConfig(_Config):
         default_factory=EstimateConfig, description="Output lengths for --dry-run estimates."
     )
     target: str | None = Field(default=None, description="Target used when --target is not given.")
+    load: LoadConfig | None = Field(
+        default=None,
+        description="Load sweep: load points (concurrencies, rates, or profile: sweep), each its own phase.",
+    )
+    slo: SloConfig | None = Field(
+        default=None,
+        description="Service-level objectives of a load sweep, e.g. {ttft_s: 1.0, e2e_s: 10, quantile: 0.95}: "
+        "goodput and the highest rate meeting them.",
+    )
     max_trials: int = Field(
         default=20000, ge=1, description="Safety limit: a plan with more trials than this needs --yes."
     )

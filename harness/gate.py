@@ -54,7 +54,12 @@ KNOWN_METRICS = (
     "cost_per_correct_usd",
     "cost_per_trial_usd",
     "total_cost_usd",
+    "goodput_rps",
+    "max_rate_at_slo",
+    "knee_rps",
 )
+# Load-sweep metrics: one value per run, from summary.json's "load" key (harness.stats.load).
+_LOAD_METRICS = ("goodput_rps", "max_rate_at_slo", "knee_rps")
 
 
 @dataclass(slots=True, frozen=True)
@@ -77,7 +82,12 @@ class ThresholdResult:
 
 def is_known_metric(metric: str) -> bool:
     """True when `metric` names something evaluate_thresholds can find in a summary."""
-    return bool(_STAT_METRIC.match(metric) or _LATENCY_METRIC.match(metric) or metric in _PATHS)
+    return bool(
+        _STAT_METRIC.match(metric)
+        or _LATENCY_METRIC.match(metric)
+        or metric in _PATHS
+        or metric in _LOAD_METRICS
+    )
 
 
 def validate_thresholds(thresholds: Sequence[ThresholdConfig], *, file: str | None = None) -> None:
@@ -117,7 +127,9 @@ def evaluate_thresholds(
     results: list[ThresholdResult] = []
     cells: list[Mapping[str, Any]] = list(summary.get("cells") or [])
     for rule in thresholds:
-        if rule.scope == "overall":
+        if rule.metric in _LOAD_METRICS:
+            results.append(_evaluate_load(rule, summary))
+        elif rule.scope == "overall":
             overall = summary.get("overall")
             results.append(_evaluate(rule, overall if isinstance(overall, Mapping) else None, None))
         elif not cells:
@@ -214,7 +226,22 @@ def _error_rate(rule: ThresholdConfig, cell: Mapping[str, Any]) -> tuple[float |
 
 
 def _has_ci(metric: str) -> bool:
-    return bool(_STAT_METRIC.match(metric)) or metric == "error_rate"
+    return bool(_STAT_METRIC.match(metric)) or metric in ("error_rate", "max_rate_at_slo")
+
+
+def _evaluate_load(rule: ThresholdConfig, summary: Mapping[str, Any]) -> ThresholdResult:
+    """A load-sweep metric: the run's, whatever the rule's scope (load points are not cells)."""
+    from harness.stats.load import load_metric
+
+    observed, problem = load_metric(summary, rule.metric, rule.on)
+    if observed is None:
+        return _fail(rule, None, None, f"{rule.metric}: {problem}")
+    passed = _compare(observed, rule.op, rule.value)
+    label = rule.metric if rule.on == "point" else f"{rule.metric} ({rule.on})"
+    message = f"{label} = {_fmt(observed)} {rule.op} {_fmt(rule.value)}: {'ok' if passed else 'FAILED'} (load sweep)"
+    return ThresholdResult(
+        rule.metric, rule.op, rule.value, rule.on, rule.scope, None, observed, passed, message
+    )
 
 
 def _dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:

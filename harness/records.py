@@ -17,6 +17,7 @@ _T = TypeVar("_T")
 
 RecordStatus = Literal["ok", "error"]
 FinishReason = Literal["stop", "length", "content_filter", "unknown"]
+LoadWindow = Literal["warmup", "measure", "cooldown"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,6 +51,10 @@ class Trial:
     reference: Any = None
     choices: list[str] | None = None
     prompt_tokens_estimate: int | None = None
+    # Load sweeps (harness.loadsweep): the load point this trial belongs to, and whether it is in the
+    # point's warm-up, measured or cool-down window. Part of the key (two points send the same items).
+    load_point: str | None = None
+    load_window: LoadWindow | None = None
 
 
 @dataclass(slots=True)
@@ -134,6 +139,8 @@ class Record:
     messages: list[dict[str, str]] | None = None
     # taskUUIDs of earlier attempts that reported usage or cost (billed, counted in cost_usd above)
     earlier_task_uuids: list[str] | None = None
+    load_point: str | None = None  # the trial's load point (load sweeps only), see Trial
+    load_window: LoadWindow | None = None
     schema: int = SCHEMA_VERSION
 
     @property

@@ -133,6 +133,10 @@ def format_plan(prepared: PreparedRun, estimate: PlanEstimate | None) -> str:
         lines += [f"    {c.cell_id}  {c.trials}  ${c.cost_usd:,.4f}" for c in shown]
         if len(estimate.cells) > len(shown):
             lines.append(f"    ... {len(estimate.cells) - len(shown)} more")
+    if prepared.suite.load is not None:
+        from harness.loadsweep import describe_load
+
+        lines += describe_load(prepared.suite.load, plan.n_trials)
     for warning in prepared.warnings:
         lines.append(f"  warning: {warning}")
     lines.append("nothing was sent (dry run)")
@@ -214,6 +218,7 @@ def _simulator_options(prepared: PreparedRun, target: TargetConfig, api_key: str
         api_key=api_key,
         latency=sim.latency if sim else None,
         faults=sim.faults if sim else None,
+        capacity=sim.capacity if sim else None,
         seed=sim.seed if sim else 0,
         skill=sim.skill if sim else None,
         card=target.capability or "qwen3.5-397b",
@@ -249,6 +254,20 @@ async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) 
                     update={"endpoint": sim.runware_url, "api_key_env": SIMULATOR_KEY_ENV}
                 )
             targets[name] = target
+        if prepared.suite.load is not None:  # load sweep: one engine phase per load point
+            from harness.runner.phases import run_load_phases
+
+            return await run_load_phases(
+                prepared.plan.trials,
+                targets,
+                prepared.run,
+                run_dir,
+                prepared.suite.load,
+                slo=prepared.suite.slo,
+                observer=_observer(options),
+                manifest=manifest,
+                embedded_simulator=any(t.provider == "simulator" for t in prepared.targets.values()),
+            )
         return await run_trials(
             prepared.plan.trials,
             targets,
@@ -320,6 +339,10 @@ def execute(
         return SuiteRunResult(EXIT_OK, "dry-run", prepared.plan, estimate=estimate)
     run_dir = options.resume or options.out or default_run_dir(prepared.suite.name)
     _check_run_dir(run_dir, options, prepared.suite.name)
+    if prepared.suite.load is not None:
+        from harness.runner.phases import check_load
+
+        check_load(prepared.suite.load, prepared.plan.n_trials, file=prepared.source.file)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     base = SuiteRunResult(EXIT_OK, "running", prepared.plan, run_dir=run_dir)

@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rates per request attempt: 429=0.05,500=0.02,503=0.01,timeout=0.01,drop_stream=0.02,bad_json=0.01[,retry_after=1,hang_s=600]",
     )
     parser.add_argument(
+        "--capacity",
+        default=None,
+        help="server capacity: slots=N[,queue=M,full=503|429,batch=S] (default: unlimited; see docs/simulator.md)",
+    )
+    parser.add_argument(
         "--api-key", default=None, help="require this key (default: accept any non-empty key)"
     )
     parser.add_argument(
@@ -55,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         latency=args.latency,
         faults=args.faults,
+        capacity=args.capacity,
         api_key=args.api_key,
         skill=args.skill,
         answer_key=args.answer_key,

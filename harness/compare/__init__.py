@@ -10,7 +10,7 @@ Markdown, pytest-benchmark JSON). It never sends a request and never changes a r
      "baseline": SIDE, "current": SIDE, "gate": GateConfig as JSON,
      "checks": [{"cell_id", "metric": "accuracy" | "score:<name>" | "p50_latency_s" | "p95_latency_s"
                  | "p50_ttft_s" | "p95_ttft_s" | "cost_per_trial_usd",
-                 "kind": "quality" | "latency" | "cost", "test": str, "n": int,
+                 "kind": "quality" | "latency" | "cost" | "load", "test": str, "n": int,
                  "baseline": float|null, "current": float|null,
                  "estimate": float|null,   # quality: current - baseline; latency/cost: current / baseline
                  "ci_low": float|null, "ci_high": float|null,   # 95% CI of the estimate
@@ -73,11 +73,20 @@ def gated_metrics(gate: GateConfig) -> tuple[list[str], list[str]]:
             quality.append(name)
         elif name in _OPTIONAL_PERF and name not in perf:
             perf.insert(-1, name)
+        elif name == "max_rate_at_slo":  # load sweeps: harness.compare.sweep, from the summaries
+            continue
         elif name not in quality and name not in perf:
             raise ConfigError(
                 f"the gate cannot compare {name!r}",
                 field=f"gate.metrics.{name}",
-                allowed=["accuracy", "score:<scorer>", *DEFAULT_PERF[:-1], *_OPTIONAL_PERF, DEFAULT_PERF[-1]],
+                allowed=[
+                    "accuracy",
+                    "score:<scorer>",
+                    *DEFAULT_PERF[:-1],
+                    *_OPTIONAL_PERF,
+                    DEFAULT_PERF[-1],
+                    "max_rate_at_slo",
+                ],
             )
     return quality, perf
 
@@ -145,6 +154,9 @@ def compare_sides(baseline: RunSide, current: RunSide, *, gate: GateConfig | Non
         for metric in quality_metrics:
             comparison.checks += unpaired_quality(baseline, current, cells, metric, gate)
     comparison.checks += perf_checks(baseline, current, cells, perf_metrics, gate)
+    from harness.compare.sweep import sweep_checks
+
+    comparison.checks += sweep_checks(baseline.summary, current.summary, gate)
     if pairing.only_baseline or pairing.only_current:
         comparison.notes.append(
             f"{len(pairing.only_baseline)} baseline and {len(pairing.only_current)} current trial(s) have no partner"

@@ -244,6 +244,7 @@ def _trial_rows(
     for score in scores:
         per_trial.setdefault(score.trial_key, {}).setdefault(score.scorer, []).append(score)
     rows: dict[TrialKey, TrialRow] = {}
+    items = _load_item_ids(records)
     for record in records:
         by_scorer = per_trial.get(record.trial_key, {})
         values: dict[str, float | None] = {}
@@ -256,7 +257,7 @@ def _trial_rows(
         first = next((s for s in by_scorer.get(primary or "", []) if s.result_index == 0), None)
         text = record.results[0].text if record.results else None
         timing = record.timing
-        rows[(record.cell_id, record.item_id, record.repeat)] = TrialRow(
+        rows[(record.cell_id, items.get(record.trial_key, record.item_id), record.repeat)] = TrialRow(
             ok=record.status == "ok",
             values=values,
             binary=binary,
@@ -268,6 +269,21 @@ def _trial_rows(
             cost_usd=record.effective_cost_usd,
         )
     return rows
+
+
+def _load_item_ids(records: Sequence[Record]) -> dict[str, str]:
+    """A load sweep sends each item at every load point, some several times: `ITEM@POINT` for the
+    first copy, `ITEM@POINT#k` for the k-th after it in dispatch order (deterministic, so two sweeps of
+    one suite pair up point by point). Empty for runs without load points."""
+    loaded = sorted((r for r in records if r.load_point is not None), key=lambda r: r.timing.scheduled_at_s)
+    seen: dict[tuple[str, str, str, int], int] = {}
+    out: dict[str, str] = {}
+    for r in loaded:
+        base = (r.cell_id, r.item_id, r.load_point or "", r.repeat)
+        k = seen.get(base, 0)
+        seen[base] = k + 1
+        out[r.trial_key] = f"{r.item_id}@{r.load_point}" + (f"#{k}" if k else "")
+    return out
 
 
 def _diff(end: float | None, start: float | None) -> float | None:

@@ -122,6 +122,8 @@ def _value(check: Check, value: float | None) -> str:
         return f"{value:.1%}"
     if check.kind == "cost":
         return f"${value:.4g}"
+    if check.kind == "load":
+        return f"{value:.3g} req/s"
     return f"{value:.3g} s"
 
 

@@ -14,7 +14,7 @@ from harness.errors import EXIT_INFRA, EXIT_OK, EXIT_REGRESSION
 COMPARISON_SCHEMA_VERSION = 1
 
 Mode = Literal["paired", "unpaired"]
-CheckKind = Literal["quality", "latency", "cost"]
+CheckKind = Literal["quality", "latency", "cost", "load"]
 CheckVerdict = Literal["pass", "regression", "improvement", "skipped"]
 FlipDirection = Literal["right_to_wrong", "wrong_to_right"]
 TrialKey = tuple[str, str, int]  # (cell_id, item_id, repeat)

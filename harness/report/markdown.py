@@ -59,6 +59,9 @@ def render_markdown(
             f"Best cell: `{best.cell_id.replace('`', '')}` at {fmt_stat(metric, stat(best.data, metric))}",
             "",
         ]
+    from harness.report.load_section import load_markdown
+
+    lines += load_markdown(summary)  # load sweeps only
     if refs:
         lines.append(f"| # | cell | {metric} [95% CI] | p50 latency | p95 latency | cost / trial | errors |")
         lines.append("|---|---|---|---|---|---|---|")

@@ -54,6 +54,11 @@ def build_context(
         ],
         jobs=jobs,
     )
+    from harness.report.load_section import load_section
+
+    load = load_section(summary)  # load sweeps only
+    if load is not None:
+        parts.insert(0, load)
     if comparison:
         parts.append(comparison_section(comparison, refs))
     return ReportContext(

@@ -79,7 +79,10 @@ def build_header(
     )
     facts.append(Fact(label="Total spend", value=fmt_usd(num(summary, "cost", "total_usd"))))
     run = mapping(manifest.get("run"))
-    if run.get("rate_rps"):
+    points = dig(manifest, "load", "points")
+    if isinstance(points, list) and points:
+        load = f"load sweep, {len(points)} points (see Load sweep)"
+    elif run.get("rate_rps"):
         load = f"open loop, {fmt_rate(run.get('rate_rps'))} {run.get('arrival', '')} arrivals, ≤{run.get('concurrency')} in flight"
     else:
         load = f"closed loop, {run.get('concurrency', DASH)} in flight"

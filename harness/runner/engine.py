@@ -358,7 +358,7 @@ class _Engine:
     async def _open_loop(self, batches: list[tuple[Lane, list[Trial]]], group: asyncio.TaskGroup) -> None:
         run = self.run_cfg
         assert run.rate_rps is not None
-        schedule = arrival_times(len(batches), run.rate_rps, run.arrival, run.arrival_seed)
+        schedule = arrival_times(len(batches), run.rate_rps, run.arrival, run.arrival_seed, run.burstiness)
         start = self.clock.now()
         for (lane, batch), offset in zip(batches, schedule, strict=True):
             when = start + offset

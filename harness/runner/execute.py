@@ -256,6 +256,8 @@ def build_record(
         trial.system_prompt,
         [{"role": m.role, "content": m.content} for m in trial.messages],
         earlier or None,
+        load_point=trial.load_point,
+        load_window=trial.load_window,
     )
 
 

@@ -26,22 +26,32 @@ class MonotonicClock:
 
 
 def arrival_times(
-    n: int, rate_rps: float, kind: Literal["constant", "poisson"] = "constant", seed: int = 0
+    n: int,
+    rate_rps: float,
+    kind: Literal["constant", "poisson", "gamma"] = "constant",
+    seed: int = 0,
+    burstiness: float = 1.0,
 ) -> list[float]:
-    """Offsets (s, from the start of dispatch) of `n` arrivals at `rate_rps`: evenly spaced, or a
-    Poisson process (exponential gaps) drawn from `seed` so reruns repeat the same schedule."""
+    """Offsets (s, from the start of dispatch) of `n` arrivals at `rate_rps`: evenly spaced, a
+    Poisson process (exponential gaps), or gamma gaps of shape `burstiness` and mean 1/rate (vLLM's
+    `--burstiness`: 1 is Poisson, smaller is burstier), drawn from `seed` so reruns repeat them."""
     if rate_rps <= 0:
         raise ValueError(f"rate_rps must be > 0, got {rate_rps}")
     if kind == "constant":
         return [i / rate_rps for i in range(n)]
-    if kind != "poisson":
-        raise ValueError(f"unknown arrival process {kind!r} (allowed: constant, poisson)")
+    if kind not in ("poisson", "gamma"):
+        raise ValueError(f"unknown arrival process {kind!r} (allowed: constant, poisson, gamma)")
+    if burstiness <= 0:
+        raise ValueError(f"burstiness must be > 0, got {burstiness}")
     rng = random.Random(seed)
     times: list[float] = []
     t = 0.0
     for _ in range(n):
         times.append(t)
-        t += rng.expovariate(rate_rps)
+        if kind == "poisson":
+            t += rng.expovariate(rate_rps)
+        else:
+            t += rng.gammavariate(burstiness, 1.0 / (rate_rps * burstiness))
     return times
 
 

@@ -18,6 +18,7 @@ from harness.capability import ModelCard, find_card, load_card
 from harness.errors import ConfigError
 from harness.pricing import load_prices
 from harness.simulator.answer_key import AnswerKey, load_answer_key
+from harness.simulator.capacity import CapacityGate, CapacityModel, parse_capacity
 from harness.simulator.faults import FaultInjector, FaultPlan, parse_faults
 from harness.simulator.latency import LatencyModel, parse_latency
 from harness.simulator.model import Generation, SimulatedModel
@@ -36,6 +37,7 @@ class SimulatorOptions:
     seed: int = 0
     latency: str | LatencyModel | None = "0"
     faults: str | FaultPlan | None = None
+    capacity: str | CapacityModel | None = None  # None: unlimited concurrency, no queue
     api_key: str | None = None  # None: any non-empty key is accepted
     skill: str | Path | SkillCurve | Mapping[str, Any] | None = None
     answer_key: Mapping[str, Any] | str | Path | AnswerKey | None = None
@@ -66,6 +68,8 @@ class SimulatorState:
         self.latency = parse_latency(options.latency)
         self.fault_plan = parse_faults(options.faults)
         self.faults = FaultInjector(self.fault_plan, options.seed)
+        capacity = parse_capacity(options.capacity)
+        self.capacity = CapacityGate(capacity) if capacity is not None else None
         self.skill = parse_skill(options.skill)
         self.default_card = load_card(options.card)
         self.model = SimulatedModel(self.skill, load_answer_key(options.answer_key), load_prices)

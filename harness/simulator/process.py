@@ -20,6 +20,7 @@ import orjson
 
 from harness.errors import HarnessError
 from harness.simulator.answer_key import AnswerKey
+from harness.simulator.capacity import CapacityModel
 from harness.simulator.faults import FaultPlan
 from harness.simulator.latency import LatencyModel
 from harness.simulator.options import SimulatorOptions
@@ -59,6 +60,11 @@ class SimulatorProcess:
         cmd += ["--latency", latency, "--card", o.card]
         if o.faults is not None:
             cmd += ["--faults", o.faults.to_spec() if isinstance(o.faults, FaultPlan) else o.faults]
+        if o.capacity is not None:
+            cmd += [
+                "--capacity",
+                o.capacity.to_spec() if isinstance(o.capacity, CapacityModel) else o.capacity,
+            ]
         if o.api_key is not None:
             cmd += ["--api-key", o.api_key]
         if o.skill is not None:

@@ -15,6 +15,7 @@ import orjson
 from aiohttp import web
 
 from harness.simulator.answer_key import AnswerKey
+from harness.simulator.capacity import Handler
 from harness.simulator.openai_compat import handle_chat, handle_models
 from harness.simulator.options import STATE_KEY, SimulatorOptions, SimulatorState
 from harness.simulator.runware import handle_runware
@@ -24,14 +25,27 @@ from harness.tokens import count_tokens
 LISTEN_BACKLOG = 4096
 
 
+def _snapshot(state: SimulatorState, *, ledger: bool = False) -> dict[str, Any]:
+    snapshot = state.stats.snapshot(ledger=ledger)
+    if state.capacity is not None:
+        snapshot["capacity"] = state.capacity.snapshot()
+    return snapshot
+
+
+def _reset_state(state: SimulatorState) -> None:
+    state.stats.reset()
+    if state.capacity is not None:
+        state.capacity.reset()
+
+
 async def _stats(request: web.Request) -> web.Response:
     ledger = request.query.get("ledger", "") not in ("", "0", "false")
-    snapshot = request.app[STATE_KEY].stats.snapshot(ledger=ledger)
+    snapshot = _snapshot(request.app[STATE_KEY], ledger=ledger)
     return web.Response(body=orjson.dumps(snapshot), content_type=JSON)
 
 
 async def _reset(request: web.Request) -> web.Response:
-    request.app[STATE_KEY].stats.reset()
+    _reset_state(request.app[STATE_KEY])
     return web.Response(body=b'{"reset":true}', content_type=JSON)
 
 
@@ -55,9 +69,14 @@ async def _health(request: web.Request) -> web.Response:
 def build_app(state: SimulatorState) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[STATE_KEY] = state
-    app.router.add_post("/v1", handle_runware)
-    app.router.add_post("/v1/", handle_runware)
-    app.router.add_post("/v1/chat/completions", handle_chat)
+    runware: Handler = handle_runware
+    chat: Handler = handle_chat
+    if state.capacity is not None:  # the capacity model gates inference routes only, never admin ones
+        runware = state.capacity.wrap(handle_runware, openai=False)
+        chat = state.capacity.wrap(handle_chat, openai=True)
+    app.router.add_post("/v1", runware)
+    app.router.add_post("/v1/", runware)
+    app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/v1/models", handle_models)
     app.router.add_get("/stats", _stats)
     app.router.add_post("/stats/reset", _reset)
@@ -78,10 +97,10 @@ class RunningSimulator:
         self.openai_base_url = self.base_url + "/v1"
 
     async def stats(self, *, ledger: bool = False) -> dict[str, Any]:
-        return self.state.stats.snapshot(ledger=ledger)
+        return _snapshot(self.state, ledger=ledger)
 
     def reset_stats(self) -> None:
-        self.state.stats.reset()
+        _reset_state(self.state)
 
     def set_answer_key(self, mapping: Mapping[str, Any] | str | Path | AnswerKey) -> None:
         """Gold answers by question text (or a JSON/JSONL file of them) for data sets being run."""

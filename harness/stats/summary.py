@@ -370,5 +370,10 @@ def summarize(
         },
         "cost": {k: overall["cost"][k] for k in ("total_usd", "service_usd", "price_table_usd", "mismatch")},
     }
+    from harness.stats.load import load_summary  # the optional "load" key: load sweeps only
+
+    load = load_summary(records, manifest)
+    if load is not None:
+        summary["load"] = load
     result: dict[str, Any] = _json_safe(summary)
     return result

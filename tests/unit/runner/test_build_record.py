@@ -116,8 +116,17 @@ def test_every_field_of_a_success_is_where_the_schema_says() -> None:
         "system_prompt": "Be brief.",
         "messages": [{"role": "user", "content": "What is 2 + 2?"}],
         "earlier_task_uuids": None,
+        "load_point": None,
+        "load_window": None,
         "schema": 1,
     }
+
+
+def test_a_load_trial_tags_its_record_with_its_load_point_and_window() -> None:
+    trial = dataclasses.replace(TRIAL, load_point="rate=2", load_window="warmup")
+    outcome = TaskOutcome("uuid-2", 2.0, 3.0, [Result("4", None, "stop", 11)])
+    record = build_record(lane(None), trial, state(), outcome, None, 1.9, 3.5)
+    assert (record.load_point, record.load_window) == ("rate=2", "warmup")
 
 
 def test_a_whole_request_failure_keeps_send_and_end_times() -> None:
