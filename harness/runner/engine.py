@@ -469,13 +469,13 @@ def _unique(trials: Sequence[Trial]) -> list[Trial]:
 
 
 def _token_counter() -> Callable[[str], int]:
-    """harness.tokens.count_output_tokens, loaded now (not mid-run, where loading would stall).
+    """harness.tokens.count_output_tokens, for the records the service reported no usage for.
 
     Client-side counts are made by the records writer in its worker thread, just before each batch
-    is written (the tokenizer releases the GIL), so no record waits for them on the event loop and
-    a long answer's tokenization never delays the timing of requests in flight. Uncached: outputs
-    are mostly unique and can be long."""
+    is written (the tokenizer releases the GIL while it encodes), so no record waits for them on the
+    event loop. The tokenizer is loaded there at the first record that needs it, not before the first
+    request: against a service that reports usage (Runware always does) it is never loaded. Uncached:
+    outputs are mostly unique and can be long."""
     from harness.tokens import count_output_tokens
 
-    count_output_tokens("warm up")
     return count_output_tokens
