@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "report": f"Rebuild scores, {SUMMARY} and {REPORT} from a run directory.",
     "compare": "The CI gate: compare a run against a baseline run.",
     "simulator": "Serve the Runware/OpenAI-compatible simulator in the foreground.",
+    "probe": "Check whether a target honours each setting (applied, ignored, rejected, inconclusive).",
     "schema": "Print the JSON Schema of suite or target files.",
 }
 

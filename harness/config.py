@@ -14,6 +14,8 @@ from harness.datasets import DatasetConfig
 from harness.errors import ConfigError
 from harness.grid import GridConfig
 from harness.loadsweep import LoadConfig, SloConfig
+from harness.power import PlanConfig
+from harness.racing import RacingConfig
 
 
 class _Config(BaseModel):
@@ -90,6 +92,11 @@ class SimulatorTargetConfig(_Config):
     seed: int = Field(default=0, description="Seed of the simulated model, latencies and faults.")
     skill: str | None = Field(
         default=None, description="Skill curve: a YAML file or an inline spec (accuracy by setting)."
+    )
+    ignore_settings: list[str] = Field(
+        default_factory=list,
+        description="Settings (API names, e.g. [minP, topK]) the simulator accepts and validates but "
+        "generates as if absent, like a provider that silently drops them (see `harness probe`).",
     )
 
     @field_validator("capacity")
@@ -262,6 +269,14 @@ class RunConfig(_Config):
     delivery: Delivery | None = Field(default=None, description="Overrides the target's delivery method.")
     timeout_s: float | None = Field(
         default=None, gt=0, description="Overrides the target's total per-attempt timeout."
+    )
+    strategy: Literal["grid", "racing"] = Field(
+        default="grid",
+        description="grid: every cell answers every item; racing: cells significantly worse than the "
+        "leader stop receiving items after each look (see run.racing).",
+    )
+    racing: RacingConfig = Field(
+        default_factory=RacingConfig, description="Looks and elimination of run.strategy: racing."
     )
 
 
@@ -475,6 +490,10 @@ class SuiteConfig(_Config):
     report: ReportConfig = Field(default_factory=ReportConfig, description="Report options.")
     estimate: EstimateConfig = Field(
         default_factory=EstimateConfig, description="Output lengths for --dry-run estimates."
+    )
+    plan: PlanConfig = Field(
+        default_factory=PlanConfig,
+        description="Sample-size planning: assumed accuracy and item correlation, the difference to detect.",
     )
     target: str | None = Field(default=None, description="Target used when --target is not given.")
     load: LoadConfig | None = Field(

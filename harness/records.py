@@ -130,7 +130,7 @@ class Record:
     retry_wait_s: float = 0.0  # time spent backing off between attempts
     rate_limit_wait_s: float = 0.0  # part of retry_wait_s caused by 429s
     itl_s: list[float] | None = None  # inter-token gaps of the final stream, rounded to 0.1 ms
-    client_completion_tokens: int | None = None  # client-side token count, when a tokenizer exists
+    client_completion_tokens: int | None = None  # client-side count, made when no usage was reported
     error: ErrorInfo | None = None
     number_results: int = 1
     reference: Any = None

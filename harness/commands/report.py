@@ -51,6 +51,20 @@ def _non_negative(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.rundir import RunDir, layout, read_manifest
+
+    if RunDir(args.run_dir).has_manifest() and "probe" in read_manifest(args.run_dir):
+        # a `harness probe` run directory: its own verdicts and page, not a suite report
+        from harness.errors import ConfigError
+        from harness.probe.outputs import rebuild_probe
+
+        if args.format != "html" or args.out is not None:
+            raise ConfigError(
+                f"a probe run directory rebuilds its own {layout.REPORT} only", field="--format/--out"
+            )
+        probe = rebuild_probe(args.run_dir)
+        print(probe.report_path)
+        return probe.exit_code
     from harness.orchestration.judge import run_judge_stage, suite_judges
     from harness.report import build_outputs, render_markdown
     from harness.report.worker import figure_jobs, owns_process

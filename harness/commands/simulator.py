@@ -42,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--card", default="qwen3.5-397b", help="capability card for requests naming no known model"
     )
+    parser.add_argument(
+        "--ignore-settings",
+        default="",
+        metavar="NAMES",
+        help="settings (API names, e.g. minP,topK) to accept and validate but generate as if absent, "
+        "as a provider that silently drops them would (what `harness probe` detects)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -65,6 +72,7 @@ def main(args: argparse.Namespace) -> int:
         skill=args.skill,
         answer_key=args.answer_key,
         card=args.card,
+        ignore_settings=args.ignore_settings,
     )
 
     async def serve() -> None:

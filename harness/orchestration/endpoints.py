@@ -40,6 +40,7 @@ def simulator_options(
         seed=sim.seed if sim else 0,
         skill=sim.skill if sim else None,
         card=target.capability or "qwen3.5-397b",
+        ignore_settings=sim.ignore_settings if sim else (),
     )
 
 

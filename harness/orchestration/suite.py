@@ -132,6 +132,9 @@ def format_plan(prepared: PreparedRun, estimate: PlanEstimate | None) -> str:
         lines += [f"    {c.cell_id}  {c.trials}  ${c.cost_usd:,.4f}" for c in shown]
         if len(estimate.cells) > len(shown):
             lines.append(f"    ... {len(estimate.cells) - len(shown)} more")
+    from harness.power import plan_lines
+
+    lines += plan_lines(prepared)
     if prepared.suite.load is not None:
         from harness.loadsweep import describe_load
 
@@ -234,6 +237,18 @@ async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) 
                 manifest=manifest,
                 embedded_simulator=any(t.provider == "simulator" for t in prepared.targets.values()),
             )
+        if prepared.run.strategy == "racing":
+            from harness.runner.race import run_race
+
+            return await run_race(
+                prepared.plan.trials,
+                targets,
+                prepared.run,
+                run_dir,
+                scorers=prepared.suite.scorers,
+                observer=_observer(options),
+                manifest=manifest,
+            )
         return await run_trials(
             prepared.plan.trials,
             targets,
@@ -301,6 +316,13 @@ def execute(
     """Send a prepared plan (or print it on --dry-run) and build every derived output (in `worker`
     when given: harness.report.worker)."""
     out = out or sys.stdout
+    if prepared.suite.load is not None and prepared.run.strategy == "racing":
+        raise ConfigError(
+            "a load sweep (load:) measures the endpoint at fixed trials; it cannot race cells",
+            file=prepared.source.file,
+            field="run.strategy",
+            allowed=["grid"],
+        )
     chosen = options.resume or options.out
     if options.dry_run and chosen is not None:  # the real run would refuse it: say so now
         _check_run_dir(chosen, options, prepared.suite.name)
@@ -308,6 +330,10 @@ def execute(
         estimate = estimate_prepared(prepared)
         print(format_plan(prepared, estimate), file=out)
         return SuiteRunResult(EXIT_OK, "dry-run", prepared.plan, estimate=estimate)
+    if prepared.suite.plan.from_run is not None:  # a bad plan.from_run fails before any request
+        from harness.power import resolve_assumptions
+
+        resolve_assumptions(prepared.suite.plan, file=prepared.source.file)
     run_dir = options.resume or options.out or default_run_dir(prepared.suite.name)
     _check_run_dir(run_dir, options, prepared.suite.name)
     if prepared.suite.load is not None:

@@ -113,6 +113,7 @@ def build_outputs(
     judge = _judge_spend(run_dir)
     if judge is not None:
         summary["judge"] = judge
+    summary["power"] = _power(run_dir, summary, scores, manifest)
     results = evaluate_thresholds(summary_from_json(summary, where=str(run.summary_path)), thresholds)
     summary["thresholds"] = [r.to_dict() for r in results]
     run.write_summary(summary_from_json(summary, where=str(run.summary_path)))
@@ -129,6 +130,17 @@ def build_outputs(
         else None
     )
     return Outputs(summary=summary, threshold_results=results, report_path=path)
+
+
+def _power(
+    run_dir: Path, summary: Mapping[str, Any], scores: Sequence[Any], manifest: Mapping[str, Any]
+) -> dict[str, Any]:
+    """summary.json's `power` block (harness.power), with the race's log when the run raced."""
+    from harness.power import power_section
+    from harness.racing import read_log
+
+    raced = (manifest.get("run") or {}).get("strategy") == "racing"
+    return power_section(summary, scores, manifest, read_log(run_dir) if raced else None)
 
 
 def _judge_spend(run_dir: Path) -> dict[str, Any] | None:

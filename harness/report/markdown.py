@@ -56,10 +56,9 @@ def render_markdown(
         lines.append("")
     best = best_cell(refs, metric)
     if best is not None and len(refs) > 1:
-        lines += [
-            f"Best cell: `{best.cell_id.replace('`', '')}` at {fmt_stat(metric, stat(best.data, metric))}",
-            "",
-        ]
+        from harness.report.power_view import best_cell_line
+
+        lines += [md_escape(best_cell_line(summary, refs, best, metric)), ""]
     from harness.report.load_section import load_markdown
 
     lines += load_markdown(summary)  # load sweeps only

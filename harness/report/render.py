@@ -59,6 +59,11 @@ def build_context(
     load = load_section(summary)  # load sweeps only
     if load is not None:
         parts.insert(0, load)
+    from harness.report.power_view import power_view_section
+
+    power = power_view_section(summary, refs)
+    if power is not None:
+        parts.insert(0, power)
     if comparison:
         parts.append(comparison_section(comparison, refs))
     return ReportContext(

@@ -170,9 +170,9 @@ def build_verdict(
     lines = [] if status is None else [status]
     best = best_cell(refs, metric)
     if best is not None:
-        lines.append(
-            f"Best cell by {metric}: {best.tag} {best.cell_id or best.label} at {fmt_stat(metric, stat(best.data, metric))}."
-        )
+        from harness.report.power_view import best_cell_line
+
+        lines.append(best_cell_line(summary, refs, best, metric))
     budgets = _budgets(results)
     if budgets and refs:
         within = {r.cell_id for r in refs if all(_within(r, m, op, b) for m, op, b in budgets)}

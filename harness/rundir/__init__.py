@@ -13,7 +13,14 @@ from harness.rundir import layout
 
 if TYPE_CHECKING:
     from harness.rundir.manifest import Manifest, RunStatus, read_manifest, write_manifest
-    from harness.rundir.run_dir import RunDir, read_json_object, read_scores, write_scores
+    from harness.rundir.run_dir import (
+        RunDir,
+        read_json_object,
+        read_probe,
+        read_scores,
+        write_probe,
+        write_scores,
+    )
     from harness.rundir.store import (
         RawLine,
         RecordScan,
@@ -33,6 +40,8 @@ _LAZY = {
     "RunDir": "run_dir",
     "read_json_object": "run_dir",
     "read_scores": "run_dir",
+    "read_probe": "run_dir",
+    "write_probe": "run_dir",
     "write_scores": "run_dir",
     "RawLine": "store",
     "RecordScan": "store",
@@ -67,11 +76,13 @@ __all__ = [
     "read_json_object",
     "read_latest_lines",
     "read_manifest",
+    "read_probe",
     "read_records",
     "read_scores",
     "scan_records",
     "summary_from_json",
     "summary_to_json",
     "write_manifest",
+    "write_probe",
     "write_scores",
 ]

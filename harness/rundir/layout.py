@@ -8,6 +8,8 @@ module asks `harness.rundir.RunDir` (or these constants) for a path, so a layout
       summary.json     the typed Summary (harness.rundir.summary), derived
       report.html      derived
       submitted.jsonl  async delivery: each task's taskUUID before it is submitted (harness.runner.journal)
+      racing.json      run.strategy: racing: every look's decisions, replayed on resume (harness.racing)
+      probe.json       a `harness probe` run directory: the verdict of each setting (harness.probe)
       records.parquet, scores.parquet   notebook exports (harness.stats.notebook), derived
       judge/           the judge's own run directory (same layout), written by the judge stage
       .lock            held while a process writes records.jsonl
@@ -19,6 +21,8 @@ __all__ = [
     "JUDGE",
     "LOCK",
     "MANIFEST",
+    "PROBE",
+    "RACING",
     "RECORDS",
     "RECORDS_PARQUET",
     "REPORT",
@@ -37,6 +41,8 @@ REPORT = "report.html"
 RECORDS_PARQUET = "records.parquet"
 SCORES_PARQUET = "scores.parquet"
 SUBMITTED = "submitted.jsonl"
+RACING = "racing.json"
+PROBE = "probe.json"
 JUDGE = "judge"
 LOCK = ".lock"
 

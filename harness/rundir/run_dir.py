@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from harness.rundir.store import RunStore
     from harness.rundir.summary import Summary
 
-__all__ = ["RunDir", "read_json_object", "read_scores", "write_scores"]
+__all__ = ["RunDir", "read_json_object", "read_probe", "read_scores", "write_probe", "write_scores"]
 
 
 def _write_atomic(path: Path, data: bytes, *, what: str, fsync: bool = False) -> Path:
@@ -54,6 +54,17 @@ def read_json_object(path: Path, role: str = "") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StoreError(f"{where}: expected a JSON object, found {type(data).__name__}")
     return data
+
+
+def write_probe(run_dir: Path, probe: dict[str, Any]) -> Path:
+    """Replace probe.json (the verdicts of `harness probe`) atomically, keys sorted."""
+    data = orjson.dumps(probe, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    return _write_atomic(Path(run_dir) / layout.PROBE, data + b"\n", what="the probe verdicts", fsync=True)
+
+
+def read_probe(run_dir: Path) -> dict[str, Any]:
+    """probe.json of a `harness probe` run directory; a StoreError when it is missing or not an object."""
+    return read_json_object(Path(run_dir) / layout.PROBE, "probe verdicts")
 
 
 def write_scores(run_dir: Path, scores: Sequence[Score]) -> Path:

@@ -224,6 +224,8 @@ class Summary(SummaryBlock):
     # Load sweeps (harness.stats.load.load_summary): still the JSON object that module writes; its
     # owner should give it a SummaryBlock of its own, as `judge` has.
     load: dict[str, JsonValue] | None = None
+    # Sample-size planning and racing (harness.power.power_section), likewise still a JSON object.
+    power: dict[str, JsonValue] | None = None
 
     def cell(self, cell_id: str) -> Cell | None:
         """The cell with this id (`overall` for the pooled run), or None."""

@@ -446,14 +446,14 @@ def _unique(trials: Sequence[Trial]) -> list[Trial]:
 
 
 def _token_counter() -> Callable[[str], int]:
-    """harness.tokens.count_output_tokens, loaded now (not mid-run, where loading would stall).
+    """harness.tokens.count_output_tokens, for the records the service reported no usage for.
 
     Client-side counts are made by the records writer task (harness.rundir.store.RunStore, on the
     event loop, not in a thread) once per batch, just before the batch is written: a record is
     timed before it is counted, so counting never sits between a response and its timestamps, but
-    a batch's tokenization does hold the loop while it runs. Uncached: outputs are mostly unique and
-    can be long."""
+    a batch's tokenization does hold the loop while it runs. The tokenizer is loaded there at the
+    first record that needs it, not before the first request: against a service that reports usage
+    (Runware always does) it is never loaded. Uncached: outputs are mostly unique and can be long."""
     from harness.tokens import count_output_tokens
 
-    count_output_tokens("warm up")
     return count_output_tokens

@@ -6,7 +6,10 @@ sequences, which only cut the output) and that seed, so the same seed gives the 
 delivery method. It grades an answer when asked with the judge's default rubric (grading.py), else
 answers from the answer key (question text -> gold) when the prompt contains a key, else solves
 arithmetic it can parse, else writes free text. Right or wrong is a Bernoulli draw from the
-skill curve. Prompt tokens = sum over messages of (content tokens + 5 chat-template tokens), + 5 + system
+skill curve. How the sampling settings narrow the choices (how many distinct texts a prompt has across
+seeds), reshape the wording (penalties) and which system-prompt instruction it obeys: sampling.py.
+Settings named in `ignored` are accepted but generated as if absent (the card's default, or none), so a
+client can be tested against a service that silently drops a field. Prompt tokens = sum over messages of (content tokens + 5 chat-template tokens), + 5 + system
 prompt tokens when there is one, + 3 for the assistant turn, + the card's per-image / per-video tokens.
 Owns no HTTP.
 """
@@ -14,7 +17,7 @@ Owns no HTTP.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +29,7 @@ from harness.pricing import cost_usd
 from harness.simulator.answer_key import AnswerKey
 from harness.simulator.arithmetic import find_arithmetic, format_number
 from harness.simulator.grading import Grading, find_grading, verdict_reply
+from harness.simulator.sampling import distinct_modes, drop_repeated_words, penalty_strength, reply_prefix
 from harness.simulator.skill import SkillCurve
 from harness.simulator.writing import (
     chain_of_thought,
@@ -50,6 +54,7 @@ class Problem:
     expression: str | None = None
     topic: str = ""
     grading: Grading | None = None
+    difficulty: float = 0.5  # a uniform fixed by the item's text (the skill curve's item_correlation)
 
 
 @dataclass(slots=True)
@@ -65,6 +70,10 @@ class Prompt:
     key: bytes = b""
     problem: Problem | None = None
     prompt_tokens: int = -1
+    modes: int | None = None  # distinct continuations across seeds (None: unlimited)
+    prefix: str = ""  # what the system prompt asks the reply to begin with
+    penalty: float = 0.0  # penalty strength, 0..1
+    ignored_system: str | None = None  # a system prompt the simulator was told to ignore
 
 
 @dataclass(slots=True)
@@ -115,9 +124,15 @@ def _is_number(text: str) -> bool:
 
 class SimulatedModel:
     def __init__(
-        self, skill: SkillCurve, answer_key: AnswerKey, prices_for: Callable[[str], PriceConfig]
+        self,
+        skill: SkillCurve,
+        answer_key: AnswerKey,
+        prices_for: Callable[[str], PriceConfig],
+        *,
+        ignored: Collection[str] = (),
     ) -> None:
         self.skill = skill
+        self.ignored = frozenset(ignored)
         self.answer_key = answer_key
         self._prices_for = prices_for
         self._defaults: dict[str, dict[str, Any]] = {}
@@ -131,6 +146,11 @@ class SimulatedModel:
 
     def prepare(self, prompt: Prompt, card: ModelCard) -> Prompt:
         """Fill the canonical key, problem and prompt-token count (shared by all results of a task)."""
+        if self.ignored:
+            self._drop_ignored(prompt, card)
+        prompt.modes = distinct_modes(prompt.settings)
+        prompt.prefix = reply_prefix(prompt.system_prompt)
+        prompt.penalty = penalty_strength(prompt.settings)
         sampling = {k: v for k, v in prompt.settings.items() if k not in _NOT_SAMPLING}
         prompt.key = orjson.dumps(
             [prompt.model, prompt.system_prompt, prompt.messages, prompt.images, prompt.videos, sampling],
@@ -140,14 +160,29 @@ class SimulatedModel:
         tokens = _ASSISTANT_PROMPT + sum(
             count_tokens(m["content"]) + _MESSAGE_OVERHEAD for m in prompt.messages
         )
-        if prompt.system_prompt:
-            tokens += count_tokens(prompt.system_prompt) + _MESSAGE_OVERHEAD
+        system = prompt.system_prompt or prompt.ignored_system
+        if system:
+            tokens += count_tokens(system) + _MESSAGE_OVERHEAD
         if prompt.images and "images" in card.inputs:
             tokens += card.inputs["images"].tokens(prompt.images)
         if prompt.videos and "videos" in card.inputs:
             tokens += card.inputs["videos"].tokens(prompt.videos)
         prompt.prompt_tokens = tokens
         return prompt
+
+    def _drop_ignored(self, prompt: Prompt, card: ModelCard) -> None:
+        """Generate as if the ignored settings had not been sent: the card's default, else absent.
+        The prompt-token count still includes an ignored system prompt: the service received it."""
+        for name in self.ignored:
+            if name == "systemPrompt":
+                prompt.ignored_system = prompt.system_prompt
+                prompt.system_prompt = None
+                continue
+            spec = card.settings.get(name)
+            if spec is not None and spec.default is not None:
+                prompt.settings[name] = spec.default
+            else:
+                prompt.settings.pop(name, None)
 
     def _problem(self, prompt: Prompt) -> Problem:
         users = tuple(m["content"] for m in prompt.messages if m["role"] == "user")
@@ -156,6 +191,7 @@ class SimulatedModel:
             if len(self._problems) >= 8192:
                 self._problems.clear()
             cached = self._problems[users] = self._solve(users)
+            cached.difficulty = _uniforms(orjson.dumps(users), 0)[0]
         return cached
 
     def _solve(self, users: tuple[str, ...]) -> Problem:
@@ -203,18 +239,21 @@ class SimulatedModel:
         problem = prompt.problem
         assert problem is not None, "prepare() the prompt first"
         result_seed = (seed + index) % 2**32
-        u = _uniforms(prompt.key, result_seed)
+        draw = result_seed
+        if prompt.modes is not None:  # few continuations: the seed picks one of them
+            draw = min(prompt.modes - 1, int(_uniforms(prompt.key, result_seed)[0] * prompt.modes))
+        u = _uniforms(prompt.key, draw)
         correct: bool | None = None
         if problem.kind == "none":
             answer, text = "", free_text(u[1])
         elif problem.grading is not None:
-            correct = u[0] < self.accuracy(prompt, card)
+            correct = self.skill.draw(u[0], problem.difficulty) < self.accuracy(prompt, card)
             says_correct = problem.grading.agrees == correct
             answer = "CORRECT" if says_correct else "INCORRECT"
             text = verdict_reply(problem.grading, says_correct, u[2])
         else:
             if problem.gold:
-                correct = u[0] < self.accuracy(prompt, card)
+                correct = self.skill.draw(u[0], problem.difficulty) < self.accuracy(prompt, card)
                 answer = problem.gold if correct else self._wrong(problem, u[2])
             else:  # options but no key: a guess
                 letters = sorted(problem.options)
@@ -227,6 +266,9 @@ class SimulatedModel:
         if thinking:
             conclusion = f"So the answer is {answer}." if answer else "I will answer briefly."
             reasoning = reasoning_text(u[5], u[6], topic=problem.topic, conclusion=conclusion)
+            reasoning = drop_repeated_words(reasoning, prompt.penalty)
+        if prompt.prefix:
+            text = f"{prompt.prefix} {text}"
         return self._finish(prompt, text, reasoning, result_seed, correct, u[7], u[8])
 
     def _wrong(self, problem: Problem, u: float) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,23 @@ class SimulatorOptions:
     retention_s: float = 600.0  # how long async results and used taskUUIDs are kept
     webhook_retries: int = 3
     webhook_backoff_s: float = 0.5  # doubles per retry
+    # Settings (API names) accepted and validated but generated as if absent; a comma-separated string
+    # as `--ignore-settings minP,topK` gives it, or a sequence.
+    ignore_settings: str | Sequence[str] = ()
+
+
+def parse_ignored(spec: str | Sequence[str], card: ModelCard) -> tuple[str, ...]:
+    """The setting names to ignore, checked against the card's settings (`minP,topK` or a list)."""
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    cleaned = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    unknown = [n for n in cleaned if n not in card.settings]
+    if unknown:
+        raise ConfigError(
+            f"cannot ignore {', '.join(map(repr, unknown))}: not a setting of card {card.name}",
+            field="simulator.ignore_settings (--ignore-settings)",
+            allowed=sorted(card.settings),
+        )
+    return cleaned
 
 
 @dataclass(slots=True)
@@ -72,7 +89,10 @@ class SimulatorState:
         self.capacity = CapacityGate(capacity) if capacity is not None else None
         self.skill = parse_skill(options.skill)
         self.default_card = load_card(options.card)
-        self.model = SimulatedModel(self.skill, load_answer_key(options.answer_key), load_prices)
+        self.ignored = parse_ignored(options.ignore_settings, self.default_card)
+        self.model = SimulatedModel(
+            self.skill, load_answer_key(options.answer_key), load_prices, ignored=self.ignored
+        )
         for model_id in self.default_card.models:
             self.model.prices(model_id)  # fail at start, not on the first request, if prices are broken
         self.rng = random.Random(f"seeds:{options.seed}")

@@ -71,6 +71,9 @@ class SimulatorProcess:
             cmd += ["--skill", self._skill_arg(o.skill)]
         if o.answer_key is not None:
             cmd += ["--answer-key", self._answer_key_arg(o.answer_key)]
+        ignored = o.ignore_settings if isinstance(o.ignore_settings, str) else ",".join(o.ignore_settings)
+        if ignored:
+            cmd += ["--ignore-settings", ignored]
         return cmd
 
     def _skill_arg(self, skill: Any) -> str:

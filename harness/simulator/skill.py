@@ -12,6 +12,10 @@ With settings filled from the card's defaults (T = temperature, P = topP, K = to
             + thinking_low                      when thinkingLevel is "low" (no reasoning)
     p     = clip(base + f(settings) - f(card defaults), 0, 1)   so `base` is the accuracy at the defaults
     p     = fixed instead, when `fixed` is set; then each matching override sets (accuracy) or shifts (delta) p.
+
+An answer is right when its draw u < p. With `item_correlation` rho > 0 the draw is
+Phi(sqrt(rho) Phi^-1(v_item) + sqrt(1 - rho) Phi^-1(u)), v_item a uniform fixed by the item's text: hard items
+are hard for every setting and seed, as with a real model, so paired comparisons see fewer discordant items.
 """
 
 from __future__ import annotations
@@ -79,6 +83,24 @@ class SkillCurve(_Skill):
     overrides: list[SkillOverride] = Field(
         default_factory=list, description="Exact accuracies or shifts at given settings."
     )
+    item_correlation: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Shared item difficulty: the latent (Gaussian-copula) correlation of one item's right/wrong "
+        "draws across settings and seeds; 0 = every draw independent.",
+    )
+
+    def draw(self, u: float, item: float) -> float:
+        """The uniform compared with p: `u` itself, or blended with the item's own uniform `item`."""
+        rho = self.item_correlation
+        if rho == 0.0:
+            return u
+        from statistics import NormalDist
+
+        normal = NormalDist()
+        z = math.sqrt(rho) * normal.inv_cdf(_inside(item)) + math.sqrt(1.0 - rho) * normal.inv_cdf(_inside(u))
+        return normal.cdf(z)
 
     def accuracy(self, settings: Mapping[str, Any], defaults: Mapping[str, Any]) -> float:
         """P(correct) for `settings` (defaults already filled in); `defaults` are the card's."""
@@ -118,8 +140,21 @@ class SkillCurve(_Skill):
         return f
 
 
+def _inside(u: float) -> float:
+    return min(1.0 - 1e-12, max(1e-12, u))
+
+
+def skill_names() -> list[str]:
+    """Named skill curves: the YAML files under configs/skills/."""
+    from harness.paths import configs_dir
+
+    folder = configs_dir() / "skills"
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
 def parse_skill(spec: str | Path | SkillCurve | Mapping[str, Any] | None) -> SkillCurve:
-    """`base=0.8`, `fixed=0.7`, `base=0.8,temperature=0.5,thinking_low=-0.2`, a YAML file, or a mapping."""
+    """`base=0.8`, `fixed=0.7`, `base=0.8,temperature=0.5,thinking_low=-0.2`, a YAML file, the name
+    of one under configs/skills/ (`one-best-of-24`), or a mapping."""
     if isinstance(spec, SkillCurve):
         return spec
     if spec is None:
@@ -128,6 +163,13 @@ def parse_skill(spec: str | Path | SkillCurve | Mapping[str, Any] | None) -> Ski
         return _validate(dict(spec), "--skill")
     text = str(spec).strip()
     path = Path(text)
+    if "=" not in text and "/" not in text and not path.suffix and not path.is_file():
+        from harness.paths import configs_dir
+
+        named = configs_dir() / "skills" / f"{text}.yaml"
+        if not named.is_file():
+            raise ConfigError(f"unknown skill curve {text!r}", field="--skill", allowed=skill_names())
+        path, text = named, str(named)
     if text.endswith((".yaml", ".yml")) or path.is_file():
         import yaml
 
@@ -145,11 +187,11 @@ def parse_skill(spec: str | Path | SkillCurve | Mapping[str, Any] | None) -> Ski
             number = float(value)
         except ValueError:
             number = math.nan
-        if not sep or math.isnan(number) or key not in {"base", "fixed", *effect_names}:
+        if not sep or math.isnan(number) or key not in {"base", "fixed", "item_correlation", *effect_names}:
             raise ConfigError(
                 f"bad skill item {part.strip()!r}",
                 field="--skill",
-                allowed=["base", "fixed", *sorted(effect_names)],
+                allowed=["base", "fixed", "item_correlation", *sorted(effect_names)],
             )
         if key in effect_names:
             raw_map["effects"][key] = number

@@ -6,8 +6,8 @@ Run with `nox -s bench` (or `pytest tests/benchmarks/test_engine_bench.py --benc
 the rates, CPU per trial and their ratio are printed and stored in each row's extra_info (medians of
 interleaved rounds: the machine's load drifts, so bare and harness rounds alternate).
 
-The harness side includes everything a real run does per trial, the client-side token count too
-(uncached, so rounds repeating the same answers do not hide it). When the simulator's process is the
+The harness side includes everything a real run does per trial (the client-side token count is made
+only for answers without reported usage, and the simulator reports it). When the simulator's process is the
 bottleneck (c=512 on 2 cores) both rates meet and the CPU per trial is the figure that moves.
 """
 

@@ -47,7 +47,7 @@ def test_every_harness_command_in_the_doc_parses() -> None:
     lines = [line for block in _blocks("bash") for line in _harness_lines(block)]
     assert len(lines) >= 4
     commands = {_parse(line).command for line in lines}
-    assert commands == {"run", "compare"}
+    assert commands == {"run", "compare", "probe"}
 
 
 def test_the_doc_names_files_that_exist() -> None:

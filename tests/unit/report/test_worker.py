@@ -3,14 +3,26 @@ summary and verdicts, leaves failures to the caller, and never outlives its cont
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from report_fixtures import write_run
 
 from harness.report import build_outputs
-from harness.report.worker import WORKER_ENV, OutputsWorker, outputs_worker, owns_process, wanted
+from harness.report.worker import (
+    WORKER_ENV,
+    OutputsWorker,
+    _draw_once,
+    lower_thread_priority,
+    outputs_worker,
+    owns_process,
+    wanted,
+)
 
 FILES = ("scores.jsonl", "summary.json", "report.html")
 
@@ -35,6 +47,50 @@ def test_the_child_writes_the_same_bytes_as_an_in_process_build(run_dir: Path, t
     assert outputs.threshold_results == in_process.threshold_results
     assert len(outputs.threshold_results) == 3  # best_cell once, each_cell per cell
     assert outputs.report_path == run_dir / "report.html"
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/PID/maps (Linux)")
+def test_the_child_preloads_pandas_and_matplotlib_without_pyarrow() -> None:
+    with outputs_worker(True) as worker:
+        assert worker is not None
+        maps = Path(f"/proc/{worker.proc.pid}/maps")
+        deadline = time.monotonic() + 120
+        while "ft2font" not in maps.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)  # matplotlib's font library: it is imported after pandas
+        loaded = maps.read_text()
+    assert "ft2font" in loaded
+    assert "/pandas/" in loaded
+    assert "/pyarrow/" not in loaded
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own niceness is Linux's")
+def test_the_preloading_thread_alone_is_made_nicer() -> None:
+    seen: dict[str, object] = {}
+
+    def preload() -> None:
+        tid = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["lowered"] = lower_thread_priority(3)
+        seen["delta"] = os.getpriority(os.PRIO_PROCESS, tid) - before
+
+    main = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, main)
+    thread = threading.Thread(target=preload)
+    thread.start()
+    thread.join()
+    assert seen == {"lowered": True, "delta": min(3, 19 - before)}
+    assert os.getpriority(os.PRIO_PROCESS, main) == before  # the build's thread keeps its priority
+
+
+def test_preloading_looks_up_the_fonts_of_the_figures_for_every_thread() -> None:
+    from matplotlib import font_manager
+
+    lookup = font_manager.FontManager._findfont_cached
+    lookup.cache_clear()
+    thread = threading.Thread(target=_draw_once)  # the child preloads in a thread of its own
+    thread.start()
+    thread.join()
+    assert lookup.cache_info().currsize >= 2  # regular and bold, found once for the whole process
 
 
 def test_a_failed_build_returns_none_for_the_caller_to_redo(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ NAMES = (
     layout.RECORDS_PARQUET,
     layout.SCORES_PARQUET,
     layout.SUBMITTED,
+    layout.RACING,
+    layout.PROBE,
 )
 _NAME = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in NAMES) + r")(?![\w.])")
 

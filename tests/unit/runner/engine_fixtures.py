@@ -51,6 +51,7 @@ class FakeProvider:
         delay_s: float = 0.0,
         clock: Callable[[], float] = time.perf_counter,
         whole: bool = False,
+        usage: bool = True,
     ) -> None:
         self.name = target.name
         self.max_batch = target.batch_size
@@ -58,6 +59,7 @@ class FakeProvider:
         self.delay_s = delay_s
         self.clock = clock
         self.whole = whole  # errors fail the whole request (raise) rather than one task
+        self.usage = usage  # False: a service that reports no token usage
         self.attempts: dict[str, int] = {}
         self.requests: list[list[str]] = []
         self.in_flight = 0
@@ -93,7 +95,7 @@ class FakeProvider:
                             Result(text=f"answer {trial.key}", finish_reason="stop", seed=trial.seed)
                             for _ in range(trial.number_results)
                         ],
-                        usage=Usage(10, 5, 0, 15),
+                        usage=Usage(10, 5, 0, 15) if self.usage else None,
                         cost_usd=0.001 * trial.number_results,
                         first_byte_at_s=done,
                     )

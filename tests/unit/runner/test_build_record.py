@@ -164,6 +164,24 @@ def test_client_tokens_count_text_and_reasoning_of_every_successful_result() -> 
     assert failed.client_completion_tokens is None
 
 
+def test_client_tokens_are_not_counted_when_the_service_reported_usage() -> None:
+    reported = build_record(
+        lane(),
+        TRIAL,
+        state(),
+        TaskOutcome("u", 2.0, 3.0, [Result("abcd", "efgh")], usage=Usage(3, 2, 1, 5)),
+        None,
+        1.9,
+        3.5,
+    )
+
+    def count(text: str) -> int:
+        raise AssertionError(f"counted {text!r} although the service reported usage")
+
+    count_client_tokens([reported], count)
+    assert reported.client_completion_tokens is None
+
+
 def test_output_counts_match_the_tokenizer_with_special_tokens_allowed() -> None:
     tok = _tokenizer()
     rng = random.Random(3)
