@@ -171,6 +171,11 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+def e2e_s(r: Record) -> float | None:
+    """A record's end-to-end latency, send to last byte; None when either timestamp is missing."""
+    return _diff(r.timing.done_at_s, _sent(r))
+
+
 def request_metrics(r: Record) -> dict[str, float | None]:
     """One request's latencies (None where they do not exist, e.g. a failed request's e2e)."""
     ok = r.status == "ok"

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.derived import e2e_s
 from harness.rundir import layout
 
 RACE_FILE = layout.RACING
@@ -497,11 +498,9 @@ def item_costs_latencies(
     latency: dict[str, dict[str, list[float]]] = {}
     for record in records:
         cost.setdefault(record.cell_id, {}).setdefault(record.item_id, []).append(record.effective_cost_usd)
-        timing = record.timing
-        if record.status == "ok" and timing.sent_at_s is not None and timing.done_at_s is not None:
-            latency.setdefault(record.cell_id, {}).setdefault(record.item_id, []).append(
-                timing.done_at_s - timing.sent_at_s
-            )
+        e2e = e2e_s(record) if record.status == "ok" else None
+        if e2e is not None:
+            latency.setdefault(record.cell_id, {}).setdefault(record.item_id, []).append(e2e)
 
     def means(data: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
         return {c: {i: math.fsum(v) / len(v) for i, v in by_item.items()} for c, by_item in data.items()}

@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.capability import load_card
 from harness.config import TargetConfig
+from harness.derived import e2e_s
 from harness.errors import EXIT_OK, EXIT_REGRESSION, ConfigError
 from harness.probe.experiments import design_probe, wire_name
 from harness.probe.runner import PROBE_SCHEMA, PreparedProbe, ProbeResult, assemble, protocol_of
@@ -23,9 +24,7 @@ def task_data(record: Record) -> TaskData:
     """What the verdicts need of one record."""
     usage = record.usage
     error = record.error
-    latency = None
-    if record.timing.done_at_s is not None and record.timing.sent_at_s is not None:
-        latency = record.timing.done_at_s - record.timing.sent_at_s
+    latency = e2e_s(record)
     return TaskData(
         seed=record.seed,
         outputs=tuple(Output(r.text or "", r.reasoning or "", r.finish_reason) for r in record.results),
@@ -109,9 +108,7 @@ def failing_settings(verdicts: Sequence[Verdict], guarded: Sequence[str]) -> lis
 
 def spent_usd(records: Sequence[Record]) -> float:
     """What the probe's tasks cost: the service's figure, else the price table's (rounded as the engine does)."""
-    return round(
-        sum(r.cost_usd if r.cost_usd is not None else (r.price_table_cost_usd or 0.0) for r in records), 10
-    )
+    return round(sum(r.effective_cost_usd for r in records), 10)
 
 
 def write_outputs(prepared: PreparedProbe, run_dir: Path, records: Sequence[Record]) -> ProbeResult:

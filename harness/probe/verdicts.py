@@ -357,14 +357,15 @@ def judge_accounting(exp: Experiment, arms: Sequence[Sequence[TaskData]], contex
 
 
 def _judge_cost_table(exp: Experiment, priced: Sequence[TaskData], context: Context) -> Verdict:
-    both = [t for t in priced if t.price_table_cost_usd is not None]
-    if not both:
-        return _verdict(exp, "inconclusive", "no task with both a service cost and a price-table cost", "")
-    errors = [
-        abs((t.cost_usd or 0.0) - (t.price_table_cost_usd or 0.0))
-        / max(abs(t.price_table_cost_usd or 0.0), 1e-12)
-        for t in both
+    pairs = [
+        (t.cost_usd, t.price_table_cost_usd)
+        for t in priced
+        if t.cost_usd is not None and t.price_table_cost_usd is not None
     ]
+    if not pairs:
+        return _verdict(exp, "inconclusive", "no task with both a service cost and a price-table cost", "")
+    # The service's cost against usage x the price table: a relative gap per task (not a fallback rule).
+    errors = [abs(service - table) / max(abs(table), 1e-12) for service, table in pairs]
     worst = max(errors)
     implied = implied_prices(
         [
@@ -373,7 +374,7 @@ def _judge_cost_table(exp: Experiment, priced: Sequence[TaskData], context: Cont
         ]
     )
     table = " (placeholder prices)" if context.placeholder_prices else ""
-    statistic = f"largest relative difference {worst:.2e} over {len(both)} tasks"
+    statistic = f"largest relative difference {worst:.2e} over {len(pairs)} tasks"
     evidence = f"implied {implied}" if implied else "implied prices not identifiable"
     if worst <= 1e-4:
         return _verdict(exp, "applied", f"matches the price table{table}; {evidence}", statistic)
