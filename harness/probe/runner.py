@@ -8,7 +8,6 @@ verdicts.py and statistics.py.
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -275,37 +274,22 @@ def default_probe_dir(target: str) -> Path:
 
 
 async def _send(prepared: PreparedProbe, options: ProbeOptions, run_dir: Path) -> Any:
-    from harness.orchestration.endpoints import SIMULATOR_KEY_ENV
+    from harness.orchestration.endpoints import live_targets
     from harness.runner import run_trials
 
-    targets = dict(prepared.targets)
     async with AsyncExitStack() as stack:
-        if prepared.target.provider == "simulator":
-            from harness.simulator import SimulatorOptions, serve_simulator
-
-            key = os.environ.get(SIMULATOR_KEY_ENV) or secrets.token_hex(16)
-            if SIMULATOR_KEY_ENV not in os.environ:
-                os.environ[SIMULATOR_KEY_ENV] = key
-                stack.callback(os.environ.pop, SIMULATOR_KEY_ENV, None)
-            sim_cfg = prepared.target.simulator
-            sim = await stack.enter_async_context(
-                serve_simulator(
-                    SimulatorOptions(
-                        api_key=key,
-                        latency=sim_cfg.latency if sim_cfg else None,
-                        faults=sim_cfg.faults if sim_cfg else None,
-                        capacity=sim_cfg.capacity if sim_cfg else None,
-                        seed=sim_cfg.seed if sim_cfg else 0,
-                        skill=sim_cfg.skill if sim_cfg else None,
-                        card=prepared.card.name,
-                        ignore_settings=sim_cfg.ignore_settings if sim_cfg else (),
-                    )
-                )
-            )
-            targets = {
-                name: t.model_copy(update={"endpoint": sim.runware_url, "api_key_env": SIMULATOR_KEY_ENV})
-                for name, t in targets.items()
-            }
+        # A simulator target is started the one way every run starts it (orchestration.endpoints), playing
+        # the card the probe was given (--card), so the simulator validates what the probe checks against.
+        targets = await live_targets(
+            stack,
+            {
+                name: t.model_copy(update={"capability": prepared.card.name})
+                if t.provider == "simulator"
+                else t
+                for name, t in prepared.targets.items()
+            },
+            answer_key={},
+        )
         manifest = {
             "suite": None,
             "command": list(options.command) or ["harness", "probe", options.target],
