@@ -441,40 +441,17 @@ def check_log(log: Mapping[str, Any], race: Race, *, file: str) -> list[Look]:
 
 def read_log(run_dir: Path) -> dict[str, Any] | None:
     """racing.json of a run directory, or None when the run did not race."""
-    import orjson
-
-    from harness.errors import StoreError
+    from harness.rundir.run_dir import read_json_object
 
     path = Path(run_dir) / RACE_FILE
-    try:
-        raw = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except orjson.JSONDecodeError as exc:
-        raise StoreError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise StoreError(f"{path}: the race log must be a JSON object")
-    return raw
+    return read_json_object(path, "race log") if path.exists() else None
 
 
 def write_log(run_dir: Path, log: Mapping[str, Any]) -> None:
     """Replace racing.json atomically (temporary file, fsync, rename)."""
-    import os
+    from harness.rundir.run_dir import write_json_object
 
-    import orjson
-
-    from harness.errors import StoreError
-
-    path = Path(run_dir) / RACE_FILE
-    tmp = path.with_name(f".{RACE_FILE}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(orjson.dumps(log, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot write the race log: {exc}") from exc
+    write_json_object(Path(run_dir) / RACE_FILE, log, what="the race log")
 
 
 def item_values(scores: Sequence[Any], scorer: str) -> dict[str, dict[str, float]]:

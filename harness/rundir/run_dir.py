@@ -8,7 +8,7 @@ ever appended, by harness.rundir.store.RunStore.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from harness.rundir.store import RunStore
     from harness.rundir.summary import Summary
 
-__all__ = ["RunDir", "read_json_object", "read_probe", "read_scores", "write_probe", "write_scores"]
+__all__ = [
+    "RunDir",
+    "read_json_object",
+    "read_probe",
+    "read_scores",
+    "write_json_object",
+    "write_probe",
+    "write_scores",
+]
 
 
 def _write_atomic(path: Path, data: bytes, *, what: str, fsync: bool = False) -> Path:
@@ -56,10 +64,16 @@ def read_json_object(path: Path, role: str = "") -> dict[str, Any]:
     return data
 
 
+def write_json_object(path: Path, value: Mapping[str, Any], *, what: str) -> Path:
+    """Replace a JSON object file (probe.json, racing.json) atomically and durably: sorted keys, two-space
+    indent, a final newline, so the same value always gives the same bytes."""
+    data = orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    return _write_atomic(path, data + b"\n", what=what, fsync=True)
+
+
 def write_probe(run_dir: Path, probe: dict[str, Any]) -> Path:
     """Replace probe.json (the verdicts of `harness probe`) atomically, keys sorted."""
-    data = orjson.dumps(probe, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    return _write_atomic(Path(run_dir) / layout.PROBE, data + b"\n", what="the probe verdicts", fsync=True)
+    return write_json_object(Path(run_dir) / layout.PROBE, probe, what="the probe verdicts")
 
 
 def read_probe(run_dir: Path) -> dict[str, Any]:
