@@ -223,7 +223,8 @@ def tradeoff_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
                 for r in refs
             ]
         )
-        if cells.empty or cells["x"].isna().all() or cells["mean"].isna().all():
+        # A trade-off needs two cells that both have the metric and the cost: one point has no front.
+        if cells.empty or int((cells["x"].notna() & cells["mean"].notna()).sum()) < 2:
             continue
         out.append(
             Figure(
@@ -234,5 +235,10 @@ def tradeoff_section(files: RunFiles, refs: Sequence[CellRef]) -> Section:
                 caption="Labels are the cell numbers of the cell table; bold cells are on the Pareto front (no other cell is both better and cheaper).",
             )
         )
-    intro = "" if out else "No cell has both a metric and a cost or latency to trade off."
+    intro = (
+        ""
+        if out
+        else "Fewer than two cells have both a metric and a cost or latency, so there is nothing to trade "
+        "off; the cell table gives each cell's figures."
+    )
     return Section(id="tradeoffs", title="Trade-offs", intro=intro, figures=out)

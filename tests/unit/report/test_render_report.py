@@ -156,3 +156,11 @@ def test_items_are_filterable_and_flagged(dom: Node) -> None:
     assert "hidden" in filters.attrs  # shown by the script; without it every item is simply listed
     values = [i.attrs["value"] for i in filters.iter("input")]
     assert values == ["all", "wrong", "changed", "error"]
+
+
+def test_a_single_cell_gets_no_trade_off_figure(tmp_path: Path) -> None:
+    # One point has no Pareto front: the section says why instead of drawing one dot per figure.
+    write_run(tmp_path, axes={})
+    tradeoffs = parse_html(render_report(tmp_path).read_text(encoding="utf-8")).find_id("tradeoffs")
+    assert tradeoffs.iter("svg") == []
+    assert "Fewer than two cells" in tradeoffs.text()
