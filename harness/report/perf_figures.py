@@ -176,7 +176,10 @@ def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:
     tok_ax.set_yticks(y, cells["tag"].tolist())
     tok_ax.invert_yaxis()
     tok_ax.set_xlabel("tokens per trial (tokens)")
-    tok_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
+    # Below the figure, in space constrained layout reserves: an axes-relative offset under the x label
+    # collides with it when the figure is short (one or two cells).
+    handles, labels = tok_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3)
     tok_ax.set_title("Tokens per trial")
     cost = np.nan_to_num(cells["cost_per_trial"].to_numpy(dtype=float))
     cost_ax.barh(y, cost, color=[colors.get(c, "#888888") for c in cells["cell_id"]], height=0.7)
@@ -215,6 +218,6 @@ def errors_by_kind(counts: pd.DataFrame) -> str:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("failed trials (count)")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=min(4, len(kinds)))
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=min(4, len(kinds)))
     ax.set_title("Errors by kind and cell")
     return to_svg(fig, label="errors by kind and cell")
