@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 import pytest
+from run_command import gsm8k_run_command
 
 from harness.loading import find_suite, load_suite_source
 from harness.paths import suites_dir
@@ -169,22 +170,7 @@ def test_whole_run_against_external_server(
 
     def harness_round() -> int:
         out_dir = tmp_path / f"run-{next(runs)}"
-        command = [
-            sys.executable,
-            "-m",
-            "harness",
-            "run",
-            str(suites_dir() / "gsm8k.yaml"),
-            "--target",
-            str(target),
-            "--limit",
-            str(ITEMS),
-            "--concurrency",
-            str(concurrency),
-            "--out",
-            str(out_dir),
-            "--no-progress",
-        ]
+        command = gsm8k_run_command(target, out_dir, items=ITEMS, concurrency=concurrency)
         usage, _, err = _run(command, env, tmp_path / "usage.json")
         assert usage["code"] == 0, err.decode()
         harness_rounds.append({**usage, **_phases(out_dir, usage["started_at"], usage["ended_at"])})

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
-import sys
 import time
 from datetime import datetime
 from itertools import count
@@ -24,8 +23,7 @@ from typing import Any
 
 import orjson
 import pytest
-
-from harness.paths import suites_dir
+from run_command import gsm8k_run_command
 
 TARGET = """\
 provider: simulator
@@ -69,22 +67,7 @@ def test_whole_run_500_items_concurrency_64(benchmark: Any, bench_files: tuple[P
         out = tmp_path / f"run-{next(runs)}"
         started = time.time()
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "harness",
-                "run",
-                str(suites_dir() / "gsm8k.yaml"),
-                "--target",
-                str(target),
-                "--limit",
-                "500",
-                "--concurrency",
-                "64",
-                "--out",
-                str(out),
-                "--no-progress",
-            ],
+            gsm8k_run_command(target, out, items=500, concurrency=64),
             capture_output=True,
             text=True,
             check=False,
