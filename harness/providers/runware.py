@@ -254,7 +254,9 @@ class RunwareProvider(HTTPProvider):
     ) -> list[str]:
         """Merge one ack/poll reply into the per-task state; return the task UUIDs still pending.
         A finished item that is malformed (invalid UTF-8, negative usage) is polled for again, a few
-        times, since the service keeps the result: the next reply may carry it whole."""
+        times, since the service keeps the result: the next reply may carry it whole. It is kept
+        meanwhile: its usage and cost say the result was billed, and if the task ends in an error
+        before a whole copy comes, the outcome still carries that cost to the record."""
         now = self._clock()
         found = collect_items(payload, list(states), secret=self._secret)
         for task_uuid, (items, error) in found.items():
@@ -270,6 +272,8 @@ class RunwareProvider(HTTPProvider):
             tries = bad.get(task_uuid, 0)
             if finished and tries < _POLL_TRANSIENT_LIMIT and any(item_problem(i, lenient) for i in finished):
                 bad[task_uuid] = tries + 1
+                for position, item in enumerate(finished):
+                    results.setdefault(item.get("resultIndex", position), item)
                 continue
             if error is not None and not finished:
                 states[task_uuid] = (results, error, now)

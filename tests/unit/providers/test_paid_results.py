@@ -192,6 +192,33 @@ async def test_async_polls_again_for_a_malformed_finished_item(server: ScriptedS
     assert len(server.requests) == 3
 
 
+async def test_async_a_billed_malformed_result_keeps_its_cost_when_the_task_then_fails(
+    server: ScriptedServer,
+) -> None:
+    """The poll that brought the result spoiled its bytes (billed all the same), the next poll says
+    the task failed: the outcome is an error that still carries the cost, so the record has it."""
+
+    def ack(tasks: list[dict[str, Any]]) -> Reply:
+        return Reply(json={"data": [{"taskType": "textInference", "taskUUID": tasks[0]["taskUUID"]}]})
+
+    def spoiled(tasks: list[dict[str, Any]]) -> Reply:
+        body = orjson.dumps({"data": [item(tasks[0], "MARK", 0.3, status="success")]})
+        return Reply(body=body.replace(b"MARK", b"\xff\xfe"))
+
+    def failed(tasks: list[dict[str, Any]]) -> Reply:
+        error = {"code": "providerInternalError", "message": "failed", "taskUUID": tasks[0]["taskUUID"]}
+        return Reply(json={"data": [], "errors": [error]})
+
+    server.add(ack, spoiled, failed)
+    [out] = await provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01).send(trials(1))
+    assert out.error is not None
+    assert out.results == []  # never an answer
+    assert out.cost_usd == pytest.approx(0.3)
+    assert out.usage is not None
+    assert out.usage.completion_tokens == USAGE["completionTokens"]
+    assert len(server.requests) == 3
+
+
 def openai(server: ScriptedServer, **kw: Any) -> OpenAIProvider:
     made = get_provider(make_target(server.url, provider="openai", timeouts=fast_timeouts(), **kw))
     assert isinstance(made, OpenAIProvider)
