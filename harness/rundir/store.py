@@ -55,6 +55,8 @@ class RecordScan:
     n_error: int = 0
     cost_usd: float = 0.0
     duplicates: int = 0  # lines superseded by a later record of the same trial
+    # every taskUUID whose cost some line carries (task_uuid and earlier_task_uuids, superseded lines too)
+    task_uuids: set[str] = field(default_factory=set)
     torn_line: int | None = None  # 1-based number of an incomplete last line, if any
     good_bytes: int = 0  # length of the file up to the end of its last complete line
 
@@ -121,6 +123,8 @@ def scan_records(run_dir: Path) -> RecordScan:
     scan.n_lines = len(parsed)
     for _, raw in parsed:
         scan.cost_usd += effective_cost_usd(raw.get("cost_usd"), raw.get("price_table_cost_usd"))
+        uuids = [raw.get("task_uuid"), *(raw.get("earlier_task_uuids") or ())]
+        scan.task_uuids.update(u for u in uuids if isinstance(u, str))
     latest = _latest(path, parsed)
     scan.duplicates = len(parsed) - len(latest)
     for _, raw in latest:

@@ -96,10 +96,12 @@ class _Engine:
         self.cost_usd = 0.0
         self.ok_keys: set[str] = set()  # latest state of every trial on disk, this session included
         self.error_keys: set[str] = set()
+        self.recorded_uuids: set[str] = set()  # taskUUIDs some record on disk already accounts for
 
     async def run(self) -> RunResult:
         scan = self.store.open()
         self.ok_keys, self.error_keys = set(scan.keys), set(scan.error_keys)
+        self.recorded_uuids = scan.task_uuids
         try:
             return await self._run_open(scan.keys, scan.torn_line, scan.cost_usd)
         finally:
@@ -273,7 +275,7 @@ class _Engine:
     async def _collect_submitted(self, pending: list[Trial]) -> list[Trial]:
         """Async lanes journal their submits; collect what a killed session had submitted."""
         collected = await collect_submitted(
-            self.journal, self.lanes, pending, skip=self.error_keys, now=self.clock.now()
+            self.journal, self.lanes, pending, recorded=self.recorded_uuids, now=self.clock.now()
         )
         if collected:
             self.observer.on_notice(

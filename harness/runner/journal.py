@@ -78,12 +78,20 @@ def read_submitted(run_dir: Path) -> dict[str, str]:
 
 
 async def collect_submitted(
-    journal: SubmitJournal, lanes: Mapping[str, Lane], pending: Sequence[Trial], *, skip: set[str], now: float
+    journal: SubmitJournal,
+    lanes: Mapping[str, Lane],
+    pending: Sequence[Trial],
+    *,
+    recorded: set[str],
+    now: float,
 ) -> set[str]:
     """For the lanes with async delivery: journal every submit from now on (opening `journal`), and
-    collect, without sending them again, the trials of `pending` that the journal says were submitted
-    (by a session that was killed); return the keys of those recorded. Trials in `skip` (recorded as
-    an error, so already carrying what their tasks cost) are left to be sent again."""
+    collect, without sending them again, the trials of `pending` whose last journaled task (submitted
+    by a session that was killed) no record on disk accounts for; return the keys of those recorded.
+    A trial whose last task is in `recorded` (the taskUUIDs of the records' lines: an error record
+    carries what its tasks cost) is left to be sent again. Checking the task rather than the trial
+    matters when an errored trial was sent again by a session killed before recording it: that
+    resend is billed, and only collecting it puts its cost on disk."""
     from harness.runner.execute import collect_batch
 
     lanes = {
@@ -99,7 +107,9 @@ async def collect_submitted(
     submitted = read_submitted(journal.path.parent)
     collected: set[str] = set()
     for name, lane in lanes.items():
-        waiting = [t for t in pending if t.target == name and t.key in submitted and t.key not in skip]
+        waiting = [
+            t for t in pending if t.target == name and t.key in submitted and submitted[t.key] not in recorded
+        ]
         size = max(1, lane.provider.max_batch)
         for start in range(0, len(waiting), size):
             batch = waiting[start : start + size]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import orjson
@@ -241,3 +242,10 @@ async def test_close_now_prepares_what_is_queued(tmp_path: Path) -> None:
     store.append(record("a"))
     store.close_now()
     assert [r.client_completion_tokens for r in read_records(tmp_path)] == [3]
+
+
+async def test_scan_collects_every_task_uuid_a_line_accounts_for(tmp_path: Path) -> None:
+    first = dataclasses.replace(record("a", ok=False), task_uuid="u1", earlier_task_uuids=["u0"])
+    later = dataclasses.replace(record("a"), task_uuid="u2")
+    await write(tmp_path, [first, later, record("b")])  # "b" has no taskUUID (sync delivery)
+    assert scan_records(tmp_path).task_uuids == {"u0", "u1", "u2"}  # superseded lines' too
