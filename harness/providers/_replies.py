@@ -22,7 +22,7 @@ from harness.providers._wire import (
 )
 from harness.records import Result, Trial, Usage
 
-__all__ = ["collect_items", "fill_outcome", "item_problem", "single_item"]
+__all__ = ["collect_items", "fill_outcome", "item_problem", "keep_billing", "single_item"]
 
 
 def single_item(payload: Any, task_uuid: str) -> Mapping[str, Any] | None:
@@ -91,6 +91,18 @@ def item_problem(item: Mapping[str, Any], lenient: bool) -> str | None:
     if negative(usage_from_runware(item.get("usage")), add_cost(None, item.get("cost"))):
         return "negative usage or cost"
     return None
+
+
+def keep_billing(earlier: Mapping[str, Any] | None, item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`item`, a later copy of a polled result, with the usage and cost of an `earlier` copy of the same
+    result when it reports none itself. The service bills a result once, in the reply that first
+    carried it: a first copy whose bytes were spoiled (billed all the same) and a whole copy that
+    comes without usage must not leave the record without what was paid. A copy whose figures are
+    negative reports nothing either, and is never the one kept here (it is polled again)."""
+    if earlier is None or item_problem(earlier, lenient=False) is not None:
+        return item
+    missing = {k: earlier[k] for k in ("usage", "cost") if item.get(k) is None and earlier.get(k) is not None}
+    return {**item, **missing} if missing else item
 
 
 def _distinct(items: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -25,7 +25,7 @@ from harness.providers._http import (
     loads_lenient,
     mapped_errors,
 )
-from harness.providers._replies import collect_items, fill_outcome, item_problem, single_item
+from harness.providers._replies import collect_items, fill_outcome, item_problem, keep_billing, single_item
 from harness.providers._wire import (
     StreamAccumulator,
     negative,
@@ -187,12 +187,16 @@ class RunwareProvider(HTTPProvider):
         polling as in async delivery; None for a task the service does not know (never received, or
         expired) or that failed: such a trial must be sent again. A task counts as unknown only when
         several replies in a row say nothing of it, and transient failures are polled through, since
-        giving up on a known task means paying for it twice."""
+        giving up on a known task means paying for it twice. A task that failed (or went silent)
+        after a reply brought its result spoiled (invalid UTF-8: billed all the same) is an error
+        outcome carrying that cost, not None: the trial is sent again, and its record must hold what
+        this task cost."""
         target = self._target
         by_uuid = dict(zip(uuids, trials, strict=True))
-        found: dict[str, list[Mapping[str, Any]]] = {}
+        copies: dict[str, dict[Any, Mapping[str, Any]]] = {u: {} for u in uuids}
+        found: set[str] = set()
         silent = dict.fromkeys(uuids, 0)
-        failed: set[str] = set()
+        failed: dict[str, ProviderError] = {}
         pending = list(uuids)
         delay = target.poll_initial_s
         failures = 0
@@ -219,11 +223,19 @@ class RunwareProvider(HTTPProvider):
             for task_uuid, (items, error) in collect_items(payload, pending, secret=self._secret).items():
                 finished = [i for i in items if i.get("status") == "success" or "text" in i]
                 finished = [i for i in finished if i.get("status") not in ("processing", "pending")]
+                held = copies[task_uuid]
+                spoiled = any(item_problem(i, lenient) for i in finished)
+                for position, item in enumerate(finished):
+                    index = item.get("resultIndex", position)
+                    if not spoiled:
+                        held[index] = keep_billing(held.get(index), item)
+                    elif index not in held or item_problem(held[index], lenient=False):
+                        held[index] = item  # an earlier copy with sound figures is kept
                 if error is not None and error.failure == "permanent":
-                    failed.add(task_uuid)
-                elif finished and not any(item_problem(i, lenient) for i in finished):
-                    if len(finished) >= by_uuid[task_uuid].number_results:
-                        found[task_uuid] = finished
+                    failed[task_uuid] = error
+                elif finished and not spoiled:
+                    if len(held) >= by_uuid[task_uuid].number_results:
+                        found.add(task_uuid)
                         done_at[task_uuid] = self._clock()
                     else:
                         still.append(task_uuid)
@@ -233,14 +245,26 @@ class RunwareProvider(HTTPProvider):
                     silent[task_uuid] += 1  # nothing about it (or a transient error)
                     if silent[task_uuid] < _COLLECT_SILENT:
                         still.append(task_uuid)
+                    elif error is not None:
+                        failed[task_uuid] = error
             pending = still
         outcomes: list[TaskOutcome | None] = []
         for trial, task_uuid in zip(trials, uuids, strict=True):
-            if task_uuid not in found or task_uuid in failed:
+            held = copies[task_uuid]
+            if task_uuid in found and task_uuid not in failed:
+                outcome = TaskOutcome(task_uuid, sent, done_at[task_uuid], [])
+                fill_outcome(outcome, trial, list(held.values()), None)
+            elif any(item_problem(i, lenient=False) is None for i in held.values()):
+                outcome = TaskOutcome(task_uuid, sent, self._clock(), [])
+                error = failed.get(task_uuid) or MalformedResponseError(
+                    f"task {task_uuid}: no whole copy of its result came back from getResponse"
+                )
+                fill_outcome(outcome, trial, list(held.values()), error, lenient=True)
+                if outcome.error is None:  # whole figures, spoiled text: never an answer
+                    outcome.results, outcome.error = [], error
+            else:
                 outcomes.append(None)
                 continue
-            outcome = TaskOutcome(task_uuid, sent, done_at[task_uuid], [])
-            fill_outcome(outcome, trial, found[task_uuid], None)
             outcomes.append(outcome)
         return outcomes
 
@@ -255,8 +279,9 @@ class RunwareProvider(HTTPProvider):
         """Merge one ack/poll reply into the per-task state; return the task UUIDs still pending.
         A finished item that is malformed (invalid UTF-8, negative usage) is polled for again, a few
         times, since the service keeps the result: the next reply may carry it whole. It is kept
-        meanwhile: its usage and cost say the result was billed, and if the task ends in an error
-        before a whole copy comes, the outcome still carries that cost to the record."""
+        meanwhile: its usage and cost say the result was billed, so a whole copy that comes without
+        usage takes them (keep_billing), and if the task ends in an error before a whole copy comes,
+        the outcome still carries that cost to the record."""
         now = self._clock()
         found = collect_items(payload, list(states), secret=self._secret)
         for task_uuid, (items, error) in found.items():
@@ -273,13 +298,16 @@ class RunwareProvider(HTTPProvider):
             if finished and tries < _POLL_TRANSIENT_LIMIT and any(item_problem(i, lenient) for i in finished):
                 bad[task_uuid] = tries + 1
                 for position, item in enumerate(finished):
-                    results.setdefault(item.get("resultIndex", position), item)
+                    index = item.get("resultIndex", position)
+                    if index not in results or item_problem(results[index], lenient=False):
+                        results[index] = item  # an earlier copy with sound figures is kept
                 continue
             if error is not None and not finished:
                 states[task_uuid] = (results, error, now)
                 continue
             for position, item in enumerate(finished):
-                results[item.get("resultIndex", position)] = item
+                index = item.get("resultIndex", position)
+                results[index] = keep_billing(results.get(index), item)
             if len(results) >= by_uuid[task_uuid].number_results:
                 states[task_uuid] = (results, old_error, now)
         return [u for u, (_, _, done) in states.items() if done is None]

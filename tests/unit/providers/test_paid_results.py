@@ -219,6 +219,84 @@ async def test_async_a_billed_malformed_result_keeps_its_cost_when_the_task_then
     assert len(server.requests) == 3
 
 
+
+def _ack(tasks: list[dict[str, Any]]) -> Reply:
+    return Reply(json={"data": [{"taskType": "textInference", "taskUUID": tasks[0]["taskUUID"]}]})
+
+
+def _spoiled(tasks: list[dict[str, Any]]) -> Reply:
+    """The result, billed 0.3, with bytes that are not UTF-8 in its text."""
+    body = orjson.dumps({"data": [item(tasks[0], "MARK", 0.3, status="success")]})
+    return Reply(body=body.replace(b"MARK", b"\xff\xfe"))
+
+
+def _whole_without_usage(tasks: list[dict[str, Any]]) -> Reply:
+    whole = item(tasks[0], "clean", 0.0, status="success")
+    del whole["usage"], whole["cost"]
+    return Reply(json={"data": [whole]})
+
+
+def _failed(tasks: list[dict[str, Any]]) -> Reply:
+    error = {"code": "providerInternalError", "message": "failed", "taskUUID": tasks[0]["taskUUID"]}
+    return Reply(json={"data": [], "errors": [error]})
+
+
+async def test_async_a_whole_copy_without_usage_keeps_the_spoiled_copys_cost(server: ScriptedServer) -> None:
+    """The service bills a result once, in the reply that first carried it (spoiled here); the whole
+    copy of a later poll says nothing of usage: the answer is the whole copy, the cost the first's."""
+    server.add(_ack, _spoiled, _whole_without_usage)
+    [out] = await provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01).send(trials(1))
+    assert out.error is None
+    assert out.results[0].text == "clean"
+    assert out.cost_usd == pytest.approx(0.3)
+    assert out.usage is not None
+    assert out.usage.completion_tokens == USAGE["completionTokens"]
+
+
+async def test_async_a_negative_copy_does_not_displace_a_spoiled_copy_with_sound_figures(
+    server: ScriptedServer,
+) -> None:
+    def negative(tasks: list[dict[str, Any]]) -> Reply:
+        return Reply(json={"data": [item(tasks[0], "x", -1.0, status="success")]})
+
+    server.add(_ack, _spoiled, negative, _whole_without_usage)
+    [out] = await provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01).send(trials(1))
+    assert out.error is None
+    assert out.cost_usd == pytest.approx(0.3)
+
+
+async def test_collect_a_task_that_fails_after_its_spoiled_result_is_an_error_with_its_cost(
+    server: ScriptedServer,
+) -> None:
+    """Collecting a killed session's task: the result comes spoiled (billed), then the task fails.
+    Not None (\"unknown, send again, nothing paid\"), but an error outcome that carries the cost."""
+    server.add(_spoiled, _failed, _failed, _failed)
+    made = provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01)
+    [out] = await made.collect(trials(1), ["u-1"])
+    assert out is not None
+    assert out.error is not None
+    assert out.results == []
+    assert out.cost_usd == pytest.approx(0.3)
+    assert out.task_uuid == "u-1"
+
+
+async def test_collect_a_whole_copy_without_usage_keeps_the_spoiled_copys_cost(server: ScriptedServer) -> None:
+    server.add(_spoiled, _whole_without_usage)
+    made = provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01)
+    [out] = await made.collect(trials(1), ["u-1"])
+    assert out is not None
+    assert out.error is None
+    assert out.results[0].text == "clean"
+    assert out.cost_usd == pytest.approx(0.3)
+
+
+async def test_collect_a_task_never_heard_of_is_none(server: ScriptedServer) -> None:
+    server.add(*[lambda tasks: Reply(json={"data": []})] * 3)
+    made = provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01)
+    assert await made.collect(trials(1), ["u-1"]) == [None]
+    assert len(server.requests) == 3
+
+
 def openai(server: ScriptedServer, **kw: Any) -> OpenAIProvider:
     made = get_provider(make_target(server.url, provider="openai", timeouts=fast_timeouts(), **kw))
     assert isinstance(made, OpenAIProvider)
