@@ -22,7 +22,7 @@ from harness.providers._wire import (
 )
 from harness.records import Result, Trial, Usage
 
-__all__ = ["collect_items", "fill_outcome", "item_problem", "keep_billing", "single_item"]
+__all__ = ["collect_items", "fill_outcome", "item_problem", "keep_billing", "lacks_figures", "single_item"]
 
 
 def single_item(payload: Any, task_uuid: str) -> Mapping[str, Any] | None:
@@ -103,6 +103,11 @@ def keep_billing(earlier: Mapping[str, Any] | None, item: Mapping[str, Any]) -> 
         return item
     missing = {k: earlier[k] for k in ("usage", "cost") if item.get(k) is None and earlier.get(k) is not None}
     return {**item, **missing} if missing else item
+
+
+def lacks_figures(item: Mapping[str, Any]) -> bool:
+    """A result item that reports neither usage nor cost (every task asks for usage)."""
+    return item.get("usage") is None and item.get("cost") is None
 
 
 def _distinct(items: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -25,7 +25,14 @@ from harness.providers._http import (
     loads_lenient,
     mapped_errors,
 )
-from harness.providers._replies import collect_items, fill_outcome, item_problem, keep_billing, single_item
+from harness.providers._replies import (
+    collect_items,
+    fill_outcome,
+    item_problem,
+    keep_billing,
+    lacks_figures,
+    single_item,
+)
 from harness.providers._wire import (
     StreamAccumulator,
     negative,
@@ -93,6 +100,7 @@ class RunwareProvider(HTTPProvider):
         # Called with (trials, taskUUIDs) before an async submit goes (the engine journals them, so a
         # resume after a kill can `collect` the results instead of paying for them again).
         self.on_submit: Callable[[Sequence[Trial], list[str]], None] | None = None
+        self._reports_usage = False  # a collected result has come with usage or cost (see collect)
 
     async def send(self, trials: Sequence[Trial]) -> list[TaskOutcome]:
         uuids = [new_task_uuid() for _ in trials]
@@ -190,12 +198,15 @@ class RunwareProvider(HTTPProvider):
         giving up on a known task means paying for it twice. A task that failed (or went silent)
         after a reply brought its result spoiled (invalid UTF-8: billed all the same) is an error
         outcome carrying that cost, not None: the trial is sent again, and its record must hold what
-        this task cost."""
+        this task cost. A finished copy without usage is asked for again a few times when the service
+        is seen to report usage (another copy had it): the killed session may have been billed for a
+        copy that had it. A service that never reports usage costs no extra polls."""
         target = self._target
         by_uuid = dict(zip(uuids, trials, strict=True))
         copies: dict[str, dict[Any, Mapping[str, Any]]] = {u: {} for u in uuids}
         found: set[str] = set()
         silent = dict.fromkeys(uuids, 0)
+        unpaid = dict.fromkeys(uuids, 0)
         failed: dict[str, ProviderError] = {}
         pending = list(uuids)
         delay = target.poll_initial_s
@@ -225,6 +236,8 @@ class RunwareProvider(HTTPProvider):
                 finished = [i for i in finished if i.get("status") not in ("processing", "pending")]
                 held = copies[task_uuid]
                 spoiled = any(item_problem(i, lenient) for i in finished)
+                if not all(map(lacks_figures, finished)):
+                    self._reports_usage = True
                 for position, item in enumerate(finished):
                     index = item.get("resultIndex", position)
                     if not spoiled:
@@ -234,11 +247,20 @@ class RunwareProvider(HTTPProvider):
                 if error is not None and error.failure == "permanent":
                     failed[task_uuid] = error
                 elif finished and not spoiled:
-                    if len(held) >= by_uuid[task_uuid].number_results:
+                    if len(held) < by_uuid[task_uuid].number_results:
+                        still.append(task_uuid)
+                    elif (
+                        self._reports_usage
+                        and unpaid[task_uuid] < _POLL_TRANSIENT_LIMIT
+                        and any(map(lacks_figures, held.values()))
+                    ):
+                        # No usage on this copy: the session that was killed may have taken (and been
+                        # billed for) the copy that had it, and a later copy may carry it again.
+                        unpaid[task_uuid] += 1
+                        still.append(task_uuid)
+                    else:
                         found.add(task_uuid)
                         done_at[task_uuid] = self._clock()
-                    else:
-                        still.append(task_uuid)
                 elif items and error is None:
                     still.append(task_uuid)  # processing, or malformed this time: ask again
                 else:

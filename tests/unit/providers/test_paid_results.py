@@ -219,7 +219,6 @@ async def test_async_a_billed_malformed_result_keeps_its_cost_when_the_task_then
     assert len(server.requests) == 3
 
 
-
 def _ack(tasks: list[dict[str, Any]]) -> Reply:
     return Reply(json={"data": [{"taskType": "textInference", "taskUUID": tasks[0]["taskUUID"]}]})
 
@@ -280,7 +279,9 @@ async def test_collect_a_task_that_fails_after_its_spoiled_result_is_an_error_wi
     assert out.task_uuid == "u-1"
 
 
-async def test_collect_a_whole_copy_without_usage_keeps_the_spoiled_copys_cost(server: ScriptedServer) -> None:
+async def test_collect_a_whole_copy_without_usage_keeps_the_spoiled_copys_cost(
+    server: ScriptedServer,
+) -> None:
     server.add(_spoiled, _whole_without_usage)
     made = provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01)
     [out] = await made.collect(trials(1), ["u-1"])
@@ -288,6 +289,36 @@ async def test_collect_a_whole_copy_without_usage_keeps_the_spoiled_copys_cost(s
     assert out.error is None
     assert out.results[0].text == "clean"
     assert out.cost_usd == pytest.approx(0.3)
+
+
+def _whole(tasks: list[dict[str, Any]]) -> Reply:
+    return Reply(json={"data": [item(tasks[0], "clean", 0.3, status="success")]})
+
+
+async def test_collect_a_copy_without_usage_is_polled_for_again_then_taken(server: ScriptedServer) -> None:
+    """The killed session may have been billed for the copy that had usage: ask again a few times
+    (the second copy has it); a task whose copies never have it is collected without figures. Until
+    a copy with usage is seen, the service may not report usage at all: no extra polls."""
+    made = provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01)
+    server.add(_whole_without_usage)
+    [first] = await made.collect(trials(1), ["u-0"])
+    assert first is not None
+    assert first.cost_usd is None
+    assert len(server.requests) == 1  # no usage seen yet: taken at once
+    server.replies.clear()
+    server.add(_whole, _whole_without_usage, _whole)
+    # Each reply answers only the first task asked for: u-1 whole (usage seen), then u-2 twice.
+    outs = await made.collect(trials(2), ["u-1", "u-2"])
+    assert [o is not None and o.cost_usd for o in outs] == [pytest.approx(0.3), pytest.approx(0.3)]
+    assert len(server.requests) == 1 + 3
+    server.replies.clear()
+    server.add(*[_whole_without_usage] * 6)
+    [never] = await made.collect(trials(1), ["u-3"])
+    assert never is not None
+    assert never.error is None
+    assert never.cost_usd is None
+    assert never.results[0].text == "clean"
+    assert len(server.requests) == 4 + 6
 
 
 async def test_collect_a_task_never_heard_of_is_none(server: ScriptedServer) -> None:
