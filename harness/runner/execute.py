@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from harness.config import PriceConfig
@@ -18,7 +18,25 @@ from harness.records import ErrorInfo, Record, Result, Timing, Trial, Usage
 from harness.runner.ratelimit import AdaptiveLimit
 from harness.runner.retry import RetryPolicy
 
-__all__ = ["Lane", "TrialState", "build_record", "collect_batch", "count_client_tokens", "execute_batch"]
+__all__ = [
+    "Bill",
+    "Lane",
+    "TrialState",
+    "build_record",
+    "collect_batch",
+    "count_client_tokens",
+    "execute_batch",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    """What one failed attempt's task was billed: the service's cost, and the price table's figure for
+    the usage it reported (either may be unknown)."""
+
+    task_uuid: str
+    cost_usd: float | None
+    price_usd: float | None
 
 
 @dataclass(slots=True)
@@ -31,21 +49,35 @@ class TrialState:
     retry_wait_s: float = 0.0
     rate_limit_wait_s: float = 0.0
     # What failed attempts were billed (their reply reported usage or cost), carried to the record.
-    billed_cost_usd: float | None = None
-    billed_price_usd: float | None = None
-    billed_task_uuids: list[str] | None = None
+    bills: list[Bill] = field(default_factory=list)
 
-    def bill(self, outcome: TaskOutcome, prices: PriceConfig | None) -> None:
-        """Keep what a failed attempt's reply said it cost, so no paid attempt goes unrecorded."""
+    def bill(self, outcome: TaskOutcome, prices: PriceConfig | None) -> Bill | None:
+        """Keep what a failed attempt's reply said it cost, so no paid attempt goes unrecorded; the
+        Bill kept, or None when the reply reported nothing."""
         if outcome.cost_usd is None and outcome.usage is None:
-            return
-        if outcome.cost_usd is not None:
-            self.billed_cost_usd = (self.billed_cost_usd or 0.0) + outcome.cost_usd
-        if prices is not None and outcome.usage is not None:
-            self.billed_price_usd = (self.billed_price_usd or 0.0) + _price(prices, outcome.usage)
-        if self.billed_task_uuids is None:
-            self.billed_task_uuids = []
-        self.billed_task_uuids.append(outcome.task_uuid)
+            return None
+        price = _price(prices, outcome.usage) if prices is not None and outcome.usage is not None else None
+        bill = Bill(outcome.task_uuid, outcome.cost_usd, price)
+        self.bills.append(bill)
+        return bill
+
+    @property
+    def billed_task_uuids(self) -> list[str] | None:
+        return [b.task_uuid for b in self.bills] or None
+
+    @property
+    def billed_cost_usd(self) -> float | None:
+        return _sum(b.cost_usd for b in self.bills)
+
+    @property
+    def billed_price_usd(self) -> float | None:
+        return _sum(b.price_usd for b in self.bills)
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    """The sum of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 @dataclass(slots=True)
@@ -63,13 +95,29 @@ class Lane:
     prices: PriceConfig | None = None
     rng: random.Random = field(default_factory=random.Random)
     stopping: Callable[[], bool] = lambda: False
+    # A failed attempt was billed and its trial will be sent again: `on_bill` puts that on disk at once
+    # (the submission journal, for async delivery), since the bill is otherwise only in memory until
+    # the trial's record is written, and a kill in between would lose it.
+    on_bill: Callable[[Trial, Bill], None] | None = None
+    # Bills of earlier sessions' tasks that no record holds, by trial key: they start the trial's state
+    # when it is sent again in this session, so its record carries them (taken once).
+    carried: dict[str, list[Bill]] = field(default_factory=dict)
+
+    def new_state(self, trial: Trial, scheduled_at: float) -> TrialState:
+        return TrialState(scheduled_at, bills=list(self.carried.pop(trial.key, ())))
+
+    def billed(self, trial: Trial, state: TrialState, outcome: TaskOutcome) -> None:
+        """Keep a failed attempt's bill in the trial's state, and on disk when `on_bill` is set."""
+        bill = state.bill(outcome, self.prices)
+        if bill is not None and self.on_bill is not None:
+            self.on_bill(trial, bill)
 
 
 async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float) -> None:
     """Run `trials` (one request) until each is final; trials still retrying when the run stops are
     abandoned unrecorded, so a resume sends them again, unless an attempt of theirs was billed: then
     their last error is recorded with that cost (and a resume sends them again all the same)."""
-    pending = [(t, TrialState(scheduled_at)) for t in trials]
+    pending = [(t, lane.new_state(t, scheduled_at)) for t in trials]
     limiter = lane.limiter
     provider = lane.provider
     started = lane.now()
@@ -101,8 +149,8 @@ async def execute_batch(lane: Lane, trials: Sequence[Trial], scheduled_at: float
             if isinstance(error, RateLimitedError):
                 limiter.on_rate_limited(sent)
             retry.append((trial, state, error, outcome))
-            if outcome is not None and (outcome.cost_usd is not None or outcome.usage is not None):
-                state.bill(outcome, lane.prices)
+            if outcome is not None:
+                lane.billed(trial, state, outcome)
         if not retry:
             return
         # One wait for the whole request: the longest any of its failed trials asks for.
@@ -140,7 +188,9 @@ async def collect_batch(
 ) -> set[str]:
     """Record the trials whose earlier submission (journaled by a run that was killed) has its
     result at the service, collected without sending them again; return their keys. Trials not
-    collected (unknown to the service, failed, or the collecting request failed) are sent anew."""
+    collected (unknown to the service, failed, or the collecting request failed) are sent anew; when
+    their task was billed all the same (its result came spoiled, then it failed), that bill goes with
+    them (`Lane.carried`, and on disk through `Lane.on_bill`)."""
     collect = getattr(lane.provider, "collect", None)
     if collect is None:
         return set()
@@ -154,9 +204,16 @@ async def collect_batch(
     done: set[str] = set()
     now = lane.now()
     for trial, outcome in zip(trials, outcomes, strict=True):
-        if outcome is None or outcome.error is not None:
+        if outcome is None:
             continue
-        record = build_record(lane, trial, TrialState(scheduled_at, attempts=1), outcome, None, now, now)
+        state = lane.new_state(trial, scheduled_at)
+        if outcome.error is not None:
+            lane.billed(trial, state, outcome)
+            if state.bills:
+                lane.carried[trial.key] = state.bills
+            continue
+        state.attempts = 1
+        record = build_record(lane, trial, state, outcome, None, now, now)
         # The request went in a session that was killed: when it was sent (so its latency) is unknown,
         # and the statistics leave it out rather than count the collection's few milliseconds.
         record.timing = Timing(scheduled_at, None, None, None, None, outcome.done_at_s, None)

@@ -2,7 +2,10 @@
 was submitted for which trial, written before the request goes. A resume after a kill asks the service
 for those tasks' results (getResponse) instead of sending the trials again, so a result the service
 already holds, and may have billed, is collected rather than paid for twice. Append-only, one line per
-submitted task; owns only that file (records stay `harness.rundir.store`'s).
+submitted task, `{"trial_key", "task_uuid"}`, and one per billed task that failed and is sent again,
+`{"trial_key", "billed": {"task_uuid", "cost_usd", "price_usd"}}`: until the trial's record is written
+that bill is only in memory, and the resume carries it to the record of the trial's next attempt.
+Owns only that file (records stay `harness.rundir.store`'s).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -20,9 +23,9 @@ from harness.records import Trial
 from harness.rundir.layout import SUBMITTED
 
 if TYPE_CHECKING:
-    from harness.runner.execute import Lane
+    from harness.runner.execute import Bill, Lane
 
-__all__ = ["SUBMITTED", "SubmitJournal", "collect_submitted", "read_submitted"]
+__all__ = ["SUBMITTED", "SubmitJournal", "collect_submitted", "read_bills", "read_submitted"]
 
 
 class SubmitJournal:
@@ -46,6 +49,16 @@ class SubmitJournal:
             orjson.dumps({"trial_key": t.key, "task_uuid": u}) + b"\n"
             for t, u in zip(trials, uuids, strict=True)
         )
+        self._write(data)
+
+    def add_bill(self, trial: Trial, bill: Bill) -> None:
+        if self._fd is None:
+            return
+        entry = {"task_uuid": bill.task_uuid, "cost_usd": bill.cost_usd, "price_usd": bill.price_usd}
+        self._write(orjson.dumps({"trial_key": trial.key, "billed": entry}) + b"\n")
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
         try:
             os.write(self._fd, data)
         except OSError as exc:
@@ -58,23 +71,51 @@ class SubmitJournal:
             self._fd = None
 
 
-def read_submitted(run_dir: Path) -> dict[str, str]:
-    """The last taskUUID submitted per trial key (earlier ones were given up by the run itself); a
-    torn last line (a kill mid-write) is skipped."""
-    path = Path(run_dir) / SUBMITTED
+def _entries(run_dir: Path) -> list[dict[str, Any]]:
+    """The journal's lines as objects; a torn last line (a kill mid-write) is skipped."""
     try:
-        data = path.read_bytes()
+        data = (Path(run_dir) / SUBMITTED).read_bytes()
     except FileNotFoundError:
-        return {}
-    found: dict[str, str] = {}
+        return []
+    entries = []
     for line in data.splitlines():
         try:
             entry = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
         if isinstance(entry, dict) and isinstance(entry.get("trial_key"), str):
-            found[entry["trial_key"]] = str(entry.get("task_uuid"))
-    return found
+            entries.append(entry)
+    return entries
+
+
+def read_submitted(run_dir: Path) -> dict[str, str]:
+    """The last taskUUID submitted per trial key (earlier ones were given up by the run itself)."""
+    return {e["trial_key"]: str(e["task_uuid"]) for e in _entries(run_dir) if "task_uuid" in e}
+
+
+def read_bills(run_dir: Path, *, recorded: set[str]) -> dict[str, list[Bill]]:
+    """Per trial key, the journaled bills of failed tasks whose taskUUID no record line holds
+    (`recorded`): what a killed session had paid for a trial it then sent again."""
+    from harness.runner.execute import Bill
+
+    bills: dict[str, list[Bill]] = {}
+    seen: set[str] = set()
+    for entry in _entries(run_dir):
+        billed = entry.get("billed")
+        if not isinstance(billed, dict) or not isinstance(billed.get("task_uuid"), str):
+            continue
+        task_uuid = billed["task_uuid"]
+        if task_uuid in recorded or task_uuid in seen:
+            continue
+        seen.add(task_uuid)
+        bills.setdefault(entry["trial_key"], []).append(
+            Bill(task_uuid, _number(billed.get("cost_usd")), _number(billed.get("price_usd")))
+        )
+    return bills
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 async def collect_submitted(
@@ -91,7 +132,12 @@ async def collect_submitted(
     A trial whose last task is in `recorded` (the taskUUIDs of the records' lines: an error record
     carries what its tasks cost) is left to be sent again. Checking the task rather than the trial
     matters when an errored trial was sent again by a session killed before recording it: that
-    resend is billed, and only collecting it puts its cost on disk."""
+    resend is billed, and only collecting it puts its cost on disk.
+
+    From now on a failed task that was billed is journaled too (`Lane.on_bill`), and the bills a
+    killed session journaled that no record holds go to the lanes (`Lane.carried`), to be added to
+    the record of the trial's next attempt. A task with a bill line was given up by its session
+    (it failed): it is not collected, which could put its cost in a record a second time."""
     from harness.runner.execute import collect_batch
 
     lanes = {
@@ -104,11 +150,22 @@ async def collect_submitted(
     journal.open()
     for lane in lanes.values():
         lane.provider.on_submit = journal.add  # type: ignore[attr-defined]
+        lane.on_bill = journal.add_bill
     submitted = read_submitted(journal.path.parent)
+    bills = read_bills(journal.path.parent, recorded=recorded)
+    given_up = {b.task_uuid for trial_bills in bills.values() for b in trial_bills}
     collected: set[str] = set()
     for name, lane in lanes.items():
+        for trial in pending:
+            if trial.target == name and trial.key in bills:
+                lane.carried[trial.key] = bills[trial.key]
         waiting = [
-            t for t in pending if t.target == name and t.key in submitted and submitted[t.key] not in recorded
+            t
+            for t in pending
+            if t.target == name
+            and t.key in submitted
+            and submitted[t.key] not in recorded
+            and submitted[t.key] not in given_up
         ]
         size = max(1, lane.provider.max_batch)
         for start in range(0, len(waiting), size):

@@ -15,7 +15,8 @@ from harness.config import RetryConfig
 from harness.providers.runware import build_task, new_task_uuid
 from harness.rundir import read_records
 from harness.runner import run_trials
-from harness.runner.journal import SUBMITTED, read_submitted
+from harness.runner.execute import Bill
+from harness.runner.journal import SUBMITTED, read_bills, read_submitted
 from harness.simulator import SimulatorOptions, serve_simulator
 from harness.simulator.faults import FaultInjector, parse_faults
 
@@ -95,3 +96,78 @@ async def test_a_resend_of_an_errored_trial_that_a_kill_cut_short_is_collected(t
     assert all(records[t.key].task_uuid not in (None, errored[t.key]) for t in trials[1:])
     assert set(stats["ledger"]) == {r.task_uuid for r in records.values()}  # nothing billed is lost
     assert stats["tasks"] == 1 + 2  # session 1 met a 500 each time: only the resend and the two ran
+
+
+async def test_a_bill_journaled_by_a_killed_session_reaches_the_record_of_the_resend(tmp_path: Path) -> None:
+    """Session 1 submitted the first trial (u0), saw it fail billed, journaled the bill, resent it
+    (u1, journaled) and was killed: u1 is collected and its record carries u0's cost too. The second
+    trial's only task failed billed (journaled), and the kill came before its resend: u2 is not
+    collected (it was given up), the trial is sent anew and the record carries u2's bill."""
+    trials = make_trials(3)
+    async with serve_simulator(SimulatorOptions(latency="0", seed=2)) as sim:
+        u1 = new_task_uuid()
+        async with aiohttp.ClientSession() as session:
+            body = orjson.dumps([build_task(trials[0], u1, "async", True)])
+            resp = await session.post(sim.runware_url, data=body, headers={"Authorization": "Bearer k"})
+            assert resp.status == 200
+            resp.release()
+        lines = [
+            {"trial_key": trials[0].key, "task_uuid": "u0"},
+            {"trial_key": trials[0].key, "billed": {"task_uuid": "u0", "cost_usd": 0.125, "price_usd": 0.25}},
+            {"trial_key": trials[0].key, "task_uuid": u1},
+            {"trial_key": trials[1].key, "task_uuid": "u2"},
+            {"trial_key": trials[1].key, "billed": {"task_uuid": "u2", "cost_usd": 0.5, "price_usd": None}},
+        ]
+        (tmp_path / SUBMITTED).write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+        result = await run_trials(
+            trials, sim_target(sim.runware_url, delivery="async"), quick_run(), tmp_path
+        )
+        stats = await sim.stats(ledger=True)
+    records = {r.trial_key: r for r in read_records(tmp_path)}
+    assert result.status == "complete"
+    first, second = records[trials[0].key], records[trials[1].key]
+    assert (first.task_uuid, first.earlier_task_uuids) == (u1, ["u0"])
+    assert first.timing.sent_at_s is None  # collected
+    assert first.cost_usd == pytest.approx(stats["ledger"][u1]["cost_usd"] + 0.125)
+    assert second.task_uuid not in (None, "u2")  # sent anew
+    assert second.earlier_task_uuids == ["u2"]
+    assert second.cost_usd == pytest.approx(stats["ledger"][second.task_uuid]["cost_usd"] + 0.5)
+    assert records[trials[2].key].earlier_task_uuids is None
+    assert stats["tasks"] == 3  # u1, the second trial's resend, the third trial
+
+
+def test_read_bills_skips_bills_a_record_holds_and_repeats(tmp_path: Path) -> None:
+    lines = [
+        {"trial_key": "a", "billed": {"task_uuid": "u0", "cost_usd": 0.1, "price_usd": None}},
+        {"trial_key": "a", "billed": {"task_uuid": "u0", "cost_usd": 0.1, "price_usd": None}},
+        {"trial_key": "a", "billed": {"task_uuid": "u1", "cost_usd": None, "price_usd": 0.2}},
+        {"trial_key": "b", "billed": {"task_uuid": "u2", "cost_usd": 0.3, "price_usd": 0.3}},
+        {"trial_key": "b", "task_uuid": "u3"},
+    ]
+    data = b"".join(orjson.dumps(line) + b"\n" for line in lines) + b'{"trial_key": "c", "bil'
+    (tmp_path / SUBMITTED).write_bytes(data)
+    assert read_bills(tmp_path, recorded={"u2"}) == {"a": [Bill("u0", 0.1, None), Bill("u1", None, 0.2)]}
+    assert read_submitted(tmp_path) == {"b": "u3"}
+
+
+async def test_an_async_attempt_that_fails_billed_is_journaled_with_its_bill(tmp_path: Path) -> None:
+    trials = make_trials(1)
+    async with serve_simulator(SimulatorOptions(latency="0", seed=2, faults="bad_utf8=1")) as sim:
+        result = await run_trials(
+            trials,
+            sim_target(sim.runware_url, delivery="async", poll_initial_s=0.01, poll_max_s=0.01),
+            quick_run(retries=RetryConfig(max_attempts=2, base_s=0.001)),
+            tmp_path,
+        )
+        stats = await sim.stats(ledger=True)
+    [record] = read_records(tmp_path)
+    assert result.n_error == 1
+    uuids = [record.task_uuid, *(record.earlier_task_uuids or [])]
+    assert len(uuids) == 2
+    assert set(stats["ledger"]) == set(uuids)  # both attempts billed, both recorded
+    bills = read_bills(tmp_path, recorded=set())
+    assert [b.task_uuid for b in bills[trials[0].key]] == [
+        *(record.earlier_task_uuids or []),
+        record.task_uuid,
+    ]
+    assert sum(b.cost_usd or 0.0 for b in bills[trials[0].key]) == pytest.approx(record.cost_usd)
