@@ -481,6 +481,12 @@ class mapped_errors:
             return False
         raise mapped from exc
 
+    def translate(self, exc: BaseException) -> ProviderError | None:
+        """What `exc` leaves this block as (itself when it is a ProviderError); None for exceptions
+        that pass through untouched. For a caller that recovers from one request's failure inside the
+        attempt (a failed async poll) without leaving the block."""
+        return exc if isinstance(exc, ProviderError) else self._map(exc)
+
     def _timeout_error(self) -> ProviderTimeoutError:
         t = self._timeouts
         if self._deadline >= self._total_end - 1e-3:

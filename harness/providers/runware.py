@@ -168,17 +168,24 @@ class RunwareProvider(HTTPProvider):
                     try:
                         _, raw = await self._post(guard, poll)
                         payload, lenient = loads_lenient(raw, "getResponse reply")
-                    except TransientError:
+                    except Exception as exc:
+                        # A poll cut mid-body is one failed poll, not the attempt's end: the results
+                        # already taken (billed, maybe spoiled) must not go with it.
+                        failed = guard.translate(exc)
+                        if not isinstance(failed, TransientError):
+                            raise
                         failures += 1
                         if failures >= _POLL_TRANSIENT_LIMIT:
-                            raise
+                            raise failed from exc
                         continue
                     failures = 0
                     pending = self._absorb(states, by_uuid, payload, bad, lenient)
         except ProviderError as exc:
-            if not any(done is not None and error is None for _, error, done in states.values()):
-                raise
-            stopped = exc
+            if not any(
+                items or (done is not None and error is None) for items, error, done in states.values()
+            ):
+                raise  # nothing came back: the whole request failed
+            stopped = exc  # the tasks still pending fail with it; what came back is kept
         outcomes = []
         for trial, task_uuid in zip(trials, uuids, strict=True):
             items, error, done = states[task_uuid]

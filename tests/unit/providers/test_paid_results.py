@@ -264,6 +264,30 @@ async def test_async_a_negative_copy_does_not_displace_a_spoiled_copy_with_sound
     assert out.cost_usd == pytest.approx(0.3)
 
 
+def _cut(tasks: list[dict[str, Any]]) -> Reply:
+    """A poll reply whose connection closes mid-body (aiohttp: ClientPayloadError)."""
+    return Reply(sse=[b'{"data":[{"taskType":"textInference",'], cut=True)
+
+
+async def test_async_a_poll_cut_mid_body_is_polled_through(server: ScriptedServer) -> None:
+    server.add(_ack, _spoiled, _cut, _whole_without_usage)
+    [out] = await provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01).send(trials(1))
+    assert out.error is None
+    assert out.results[0].text == "clean"
+    assert out.cost_usd == pytest.approx(0.3)  # the spoiled copy's: the one the service billed
+    assert len(server.requests) == 4
+
+
+async def test_async_an_attempt_whose_polls_fail_keeps_the_spoiled_copys_cost(server: ScriptedServer) -> None:
+    """Found by the async SIGKILL test: a billed spoiled copy, then polls that fail until the attempt
+    gives up. The attempt is an error outcome with that cost, not a whole-request failure."""
+    server.add(_ack, _spoiled, *[_cut] * 6)
+    [out] = await provider(server, delivery="async", poll_initial_s=0.01, poll_max_s=0.01).send(trials(1))
+    assert out.error is not None
+    assert out.results == []
+    assert out.cost_usd == pytest.approx(0.3)
+
+
 async def test_collect_a_task_that_fails_after_its_spoiled_result_is_an_error_with_its_cost(
     server: ScriptedServer,
 ) -> None:
