@@ -7,7 +7,8 @@ module asks `harness.rundir.RunDir` (or these constants) for a path, so a layout
       scores.jsonl     one Score per line, derived, rewritten atomically
       summary.json     the typed Summary (harness.rundir.summary), derived
       report.html      derived
-      submitted.jsonl  async delivery: each task's taskUUID before it is submitted (harness.runner.journal)
+      submitted.jsonl  async delivery: each task's taskUUID before it is submitted; any delivery: the bill
+                       of each failed, billed task that is sent again (harness.runner.journal)
       racing.json      run.strategy: racing: every look's decisions, replayed on resume (harness.racing)
       probe.json       a `harness probe` run directory: the verdict of each setting (harness.probe)
       records.parquet, scores.parquet   notebook exports (harness.stats.notebook), derived

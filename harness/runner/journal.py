@@ -2,8 +2,8 @@
 was submitted for which trial, written before the request goes. A resume after a kill asks the service
 for those tasks' results (getResponse) instead of sending the trials again, so a result the service
 already holds, and may have billed, is collected rather than paid for twice. Append-only, one line per
-submitted task, `{"trial_key", "task_uuid"}`, and one per billed task that failed and is sent again,
-`{"trial_key", "billed": {"task_uuid", "cost_usd", "price_usd"}}`: until the trial's record is written
+submitted task, `{"trial_key", "task_uuid"}`; and, whatever the delivery, one per billed task that
+failed and is sent again, `{"trial_key", "billed": {"task_uuid", "cost_usd", "price_usd"}}`: until the trial's record is written
 that bill is only in memory, and the resume carries it to the record of the trial's next attempt.
 Owns only that file (records stay `harness.rundir.store`'s).
 """
@@ -52,8 +52,10 @@ class SubmitJournal:
         self._write(data)
 
     def add_bill(self, trial: Trial, bill: Bill) -> None:
+        """Append a billed failed task (any delivery), opening the file on the first one: a sync or
+        stream run whose failed attempts were never billed leaves no journal."""
         if self._fd is None:
-            return
+            self.open()
         entry = {"task_uuid": bill.task_uuid, "cost_usd": bill.cost_usd, "price_usd": bill.price_usd}
         self._write(orjson.dumps({"trial_key": trial.key, "billed": entry}) + b"\n")
 
@@ -126,20 +128,26 @@ async def collect_submitted(
     recorded: set[str],
     now: float,
 ) -> set[str]:
-    """For the lanes with async delivery: journal every submit from now on (opening `journal`), and
+    """For every lane: journal each failed task that was billed from now on (`Lane.on_bill`), and
+    hand the bills a killed session journaled that no record holds to the lanes (`Lane.carried`), to
+    be added to the record of the trial's next attempt.
+
+    For the lanes with async delivery: journal every submit from now on (opening `journal`), and
     collect, without sending them again, the trials of `pending` whose last journaled task (submitted
     by a session that was killed) no record on disk accounts for; return the keys of those recorded.
     A trial whose last task is in `recorded` (the taskUUIDs of the records' lines: an error record
     carries what its tasks cost) is left to be sent again. Checking the task rather than the trial
     matters when an errored trial was sent again by a session killed before recording it: that
-    resend is billed, and only collecting it puts its cost on disk.
-
-    From now on a failed task that was billed is journaled too (`Lane.on_bill`), and the bills a
-    killed session journaled that no record holds go to the lanes (`Lane.carried`), to be added to
-    the record of the trial's next attempt. A task with a bill line was given up by its session
-    (it failed): it is not collected, which could put its cost in a record a second time."""
+    resend is billed, and only collecting it puts its cost on disk. A task with a bill line was given
+    up by its session (it failed): it is not collected, which could put its cost in a record twice."""
     from harness.runner.execute import collect_batch
 
+    bills = read_bills(journal.path.parent, recorded=recorded)
+    for name, lane in lanes.items():
+        lane.on_bill = journal.add_bill
+        for trial in pending:
+            if trial.target == name and trial.key in bills:
+                lane.carried[trial.key] = bills[trial.key]
     lanes = {
         name: lane
         for name, lane in lanes.items()
@@ -150,15 +158,10 @@ async def collect_submitted(
     journal.open()
     for lane in lanes.values():
         lane.provider.on_submit = journal.add  # type: ignore[attr-defined]
-        lane.on_bill = journal.add_bill
     submitted = read_submitted(journal.path.parent)
-    bills = read_bills(journal.path.parent, recorded=recorded)
     given_up = {b.task_uuid for trial_bills in bills.values() for b in trial_bills}
     collected: set[str] = set()
     for name, lane in lanes.items():
-        for trial in pending:
-            if trial.target == name and trial.key in bills:
-                lane.carried[trial.key] = bills[trial.key]
         waiting = [
             t
             for t in pending

@@ -171,3 +171,44 @@ async def test_an_async_attempt_that_fails_billed_is_journaled_with_its_bill(tmp
         record.task_uuid,
     ]
     assert sum(b.cost_usd or 0.0 for b in bills[trials[0].key]) == pytest.approx(record.cost_usd)
+
+
+async def test_sync_delivery_journals_billed_failures_and_a_resume_carries_them(tmp_path: Path) -> None:
+    """Bills are journaled whatever the delivery: a sync attempt that fails billed (its result's
+    bytes spoiled) and whose retry is then killed must not lose that cost either."""
+    trials = make_trials(2)
+    (tmp_path / SUBMITTED).write_bytes(
+        orjson.dumps(
+            {"trial_key": trials[0].key, "billed": {"task_uuid": "u0", "cost_usd": 0.25, "price_usd": None}}
+        )
+        + b"\n"
+    )
+    async with serve_simulator(SimulatorOptions(latency="0", seed=2)) as sim:
+        result = await run_trials(trials, sim_target(sim.runware_url, delivery="sync"), quick_run(), tmp_path)
+        stats = await sim.stats(ledger=True)
+    records = {r.trial_key: r for r in read_records(tmp_path)}
+    assert result.status == "complete"
+    first = records[trials[0].key]
+    assert first.earlier_task_uuids == ["u0"]
+    assert first.cost_usd == pytest.approx(stats["ledger"][first.task_uuid]["cost_usd"] + 0.25)
+    assert records[trials[1].key].earlier_task_uuids is None
+
+    fresh = tmp_path / "spoiled"
+    async with serve_simulator(SimulatorOptions(latency="0", seed=2, faults="bad_utf8=1")) as sim:
+        await run_trials(
+            trials[:1],
+            sim_target(sim.runware_url, delivery="sync"),
+            quick_run(retries=RetryConfig(max_attempts=2, base_s=0.001)),
+            fresh,
+        )
+        stats = await sim.stats(ledger=True)
+    [record] = read_records(fresh)
+    journaled = read_bills(fresh, recorded=set())[trials[0].key]
+    assert [b.task_uuid for b in journaled] == [*(record.earlier_task_uuids or []), record.task_uuid]
+    assert {b.task_uuid for b in journaled} == set(stats["ledger"])
+
+
+async def test_a_sync_run_without_billed_failures_leaves_no_journal(tmp_path: Path) -> None:
+    async with serve_simulator(SimulatorOptions(latency="0", seed=2)) as sim:
+        await run_trials(make_trials(3), sim_target(sim.runware_url, delivery="sync"), quick_run(), tmp_path)
+    assert not (tmp_path / SUBMITTED).exists()
