@@ -4,6 +4,7 @@ those trials again, and sends only what the service does not know."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +14,7 @@ from engine_helpers import make_trials, quick_run, sim_target
 
 from harness.config import RetryConfig
 from harness.providers.runware import build_task, new_task_uuid
+from harness.records import Trial
 from harness.rundir import read_records
 from harness.runner import run_trials
 from harness.runner.execute import Bill
@@ -21,19 +23,22 @@ from harness.simulator import SimulatorOptions, serve_simulator
 from harness.simulator.faults import FaultInjector, parse_faults
 
 
+async def submit(url: str, trials: Sequence[Trial], uuids: Sequence[str]) -> None:
+    """What a killed session had sent: an async submit of `trials` under `uuids`, straight to the server."""
+    body = orjson.dumps([build_task(t, u, "async", True) for t, u in zip(trials, uuids, strict=True)])
+    async with aiohttp.ClientSession() as session:
+        resp = await session.post(url, data=body, headers={"Authorization": "Bearer k"})
+        assert resp.status == 200
+        resp.release()
+
+
 async def test_a_resume_collects_submitted_tasks_instead_of_sending_them_again(tmp_path: Path) -> None:
     trials = make_trials(6)
     async with serve_simulator(SimulatorOptions(latency="0", seed=2)) as sim:
         # A killed run had submitted the first four trials (and journaled them); the service has
         # their results. The fifth was journaled but its submit never arrived.
         uuids = [new_task_uuid() for _ in trials[:5]]
-        body = orjson.dumps(
-            [build_task(t, u, "async", True) for t, u in zip(trials[:4], uuids, strict=False)]
-        )
-        async with aiohttp.ClientSession() as session:
-            resp = await session.post(sim.runware_url, data=body, headers={"Authorization": "Bearer k"})
-            assert resp.status == 200
-            resp.release()
+        await submit(sim.runware_url, trials[:4], uuids[:4])
         (tmp_path / SUBMITTED).write_bytes(
             b"".join(
                 orjson.dumps({"trial_key": t.key, "task_uuid": u}) + b"\n"
@@ -76,11 +81,7 @@ async def test_a_resend_of_an_errored_trial_that_a_kill_cut_short_is_collected(t
         sim.state.faults = healthy
         # Session 2: the first trial sent again, journaled, billed by the service; then the kill.
         resent = new_task_uuid()
-        async with aiohttp.ClientSession() as session:
-            body = orjson.dumps([build_task(trials[0], resent, "async", True)])
-            resp = await session.post(sim.runware_url, data=body, headers={"Authorization": "Bearer k"})
-            assert resp.status == 200
-            resp.release()
+        await submit(sim.runware_url, trials[:1], [resent])
         with (tmp_path / SUBMITTED).open("ab") as journal:
             journal.write(orjson.dumps({"trial_key": trials[0].key, "task_uuid": resent}) + b"\n")
         result = await run_trials(
@@ -106,11 +107,7 @@ async def test_a_bill_journaled_by_a_killed_session_reaches_the_record_of_the_re
     trials = make_trials(3)
     async with serve_simulator(SimulatorOptions(latency="0", seed=2)) as sim:
         u1 = new_task_uuid()
-        async with aiohttp.ClientSession() as session:
-            body = orjson.dumps([build_task(trials[0], u1, "async", True)])
-            resp = await session.post(sim.runware_url, data=body, headers={"Authorization": "Bearer k"})
-            assert resp.status == 200
-            resp.release()
+        await submit(sim.runware_url, trials[:1], [u1])
         lines = [
             {"trial_key": trials[0].key, "task_uuid": "u0"},
             {"trial_key": trials[0].key, "billed": {"task_uuid": "u0", "cost_usd": 0.125, "price_usd": 0.25}},
