@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness.report.canvas import log_axis, new_figure, percent_axis, series_color, to_svg, usd_axis
+from harness.report import svgchart
+from harness.report.canvas import log_axis, new_figure, series_color, to_svg
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,41 +39,27 @@ def latency_cdf(
     """Empirical CDF of `value_s` per `group` (a cell or a group of cells), log time axis when wide.
 
     `frame`: columns `group`, `value_s`. `colors` maps a group to its colour (a cell keeps its colour).
+    Drawn without matplotlib (`svgchart`): every run's report has it.
     """
     import numpy as np
 
     groups = list(dict.fromkeys(frame["group"].tolist()))
-    fig, (ax,) = new_figure(5.6, 3.2 + 0.16 * ((len(groups) + 1) // 2 if len(groups) > 1 else 0))
-    lows: list[float] = []
-    highs: list[float] = []
+    series: list[svgchart.Series] = []
     for index, group in enumerate(groups):
         values = frame.loc[frame["group"] == group, "value_s"].to_numpy(dtype=float)
         x, share = cdf_points(values)
-        if x.size == 0:
-            continue
-        lows.append(float(x[0]))
-        highs.append(float(x[-1]))
         color = (colors or {}).get(group) or series_color(index, len(groups))
-        ax.step(
-            x,
-            share,
-            where="post",
-            color=color,
-            linewidth=1.3,
-            label=f"{group} (n={np.isfinite(values).sum()})",
-        )
-    positive = [v for v in lows if v > 0]
-    if positive and highs and max(highs) / min(positive) > 30:
-        log_axis(ax, "x")
-    ax.set_ylim(0, 1.02)
-    percent_axis(ax)
-    ax.set_xlabel(f"{what} (s)")
-    ax.set_ylabel("share of requests (%)")
-    ax.axhline(0.95, color="#999999", linewidth=0.7, linestyle=":")
-    if len(groups) > 1:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=7)
-    ax.set_title(f"{what}: cumulative distribution (dotted line: p95)")
-    return to_svg(fig, label=f"CDF of {what}")
+        label = f"{group} (n={int(np.isfinite(values).sum())})"
+        series.append(svgchart.Series(label, color, x.tolist(), share.tolist()))
+    return svgchart.step_cdf(
+        series,
+        x_label=f"{what} (s)",
+        y_label="share of requests (%)",
+        title=f"{what}: cumulative distribution (dotted line: p95)",
+        mark=0.95,
+        height=72 * 3.2,
+        label=f"CDF of {what}",
+    )
 
 
 ITL_FLOOR_MS = 0.01
@@ -161,63 +148,69 @@ def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:
     """Per cell: tokens per trial stacked by kind, and cost per trial in the cell's colour.
 
     `cells`: columns `cell_id`, `tag`, `prompt`, `answer`, `thinking` (per trial), `cost_per_trial`.
+    Drawn without matplotlib (`svgchart`): every run's report has it.
     """
-    import numpy as np
-    from matplotlib.ticker import MaxNLocator
+    from harness.report.formatting import fmt_usd
 
     n = len(cells)
-    fig, (tok_ax, cost_ax) = new_figure(7.0, 1.3 + 0.24 * max(n, 2), ncols=2)
-    y = np.arange(n)
-    left = np.zeros(n)
-    for kind in ("prompt", "answer", "thinking"):
-        values = cells[kind].to_numpy(dtype=float)
-        tok_ax.barh(y, values, left=left, color=TOKEN_COLORS[kind], label=kind, height=0.7)
-        left += np.nan_to_num(values)
-    tok_ax.set_yticks(y, cells["tag"].tolist())
-    tok_ax.invert_yaxis()
-    tok_ax.set_xlabel("tokens per trial (tokens)")
-    # Below the figure, in space constrained layout reserves: an axes-relative offset under the x label
-    # collides with it when the figure is short (one or two cells).
-    handles, labels = tok_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3)
-    tok_ax.set_title("Tokens per trial")
-    cost = np.nan_to_num(cells["cost_per_trial"].to_numpy(dtype=float))
-    cost_ax.barh(y, cost, color=[colors.get(c, "#888888") for c in cells["cell_id"]], height=0.7)
-    cost_ax.set_yticks(y, [""] * n)
-    cost_ax.invert_yaxis()
-    cost_ax.set_xlabel("cost per trial (USD)")
-    cost_ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-    usd_axis(cost_ax, "x")
-    cost_ax.set_title("Cost per trial")
-    for ax in (tok_ax, cost_ax):
-        ax.grid(axis="y", visible=False)
-    return to_svg(fig, label="tokens and cost per cell")
+    kinds = ("prompt", "answer", "thinking")
+    tokens = svgchart.BarPanel(
+        "Tokens per trial",
+        "tokens per trial (tokens)",
+        [svgchart.Segment(kind, cells[kind].astype(float).tolist(), TOKEN_COLORS[kind]) for kind in kinds],
+        fmt=_tokens,
+        unit="tokens",
+    )
+    cost = svgchart.BarPanel(
+        "Cost per trial",
+        "cost per trial (USD)",
+        [
+            svgchart.Segment(
+                "cost",
+                cells["cost_per_trial"].astype(float).tolist(),
+                [colors.get(c, "#888888") for c in cells["cell_id"]],
+            )
+        ],
+        fmt=fmt_usd,
+        ticks=4,
+    )
+    return svgchart.hbar_panels(
+        [str(t) for t in cells["tag"]],
+        [tokens, cost],
+        width=72 * 7.0,
+        height=72 * (1.3 + 0.24 * max(n, 2)) + 12,
+        legend=[(TOKEN_COLORS[kind], kind) for kind in kinds],
+        label="tokens and cost per cell",
+    )
+
+
+def _tokens(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.3g}"
 
 
 ERROR_COLORS = ("#b3261e", "#e8710a", "#7b1fa2", "#5f6368", "#1a73e8", "#188038", "#c5221f", "#9aa0a6")
 
 
 def errors_by_kind(counts: pd.DataFrame) -> str:
-    """Failed trials per cell, stacked by error kind. `counts`: index = cell tag, columns = kinds."""
-    import numpy as np
-    from matplotlib.ticker import MaxNLocator
-
+    """Failed trials per cell, stacked by error kind. `counts`: index = cell tag, columns = kinds.
+    Drawn without matplotlib (`svgchart`)."""
     n = len(counts)
-    fig, (ax,) = new_figure(5.6, 1.3 + 0.26 * max(n, 2))
-    y = np.arange(n)
-    left = np.zeros(n)
     kinds: list[Any] = list(counts.columns)
-    for index, kind in enumerate(kinds):
-        values = counts[kind].to_numpy(dtype=float)
-        ax.barh(
-            y, values, left=left, color=ERROR_COLORS[index % len(ERROR_COLORS)], label=str(kind), height=0.7
+    segments = [
+        svgchart.Segment(
+            str(kind), counts[kind].astype(float).tolist(), ERROR_COLORS[index % len(ERROR_COLORS)]
         )
-        left += values
-    ax.set_yticks(y, [str(t) for t in counts.index])
-    ax.invert_yaxis()
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("failed trials (count)")
-    ax.grid(axis="y", visible=False)
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=min(4, len(kinds)))
-    ax.set_title("Errors by kind and cell")
-    return to_svg(fig, label="errors by kind and cell")
+        for index, kind in enumerate(kinds)
+    ]
+    panel = svgchart.BarPanel(
+        "Errors by kind and cell", "failed trials (count)", segments, fmt=_tokens, unit="trials", integer=True
+    )
+    return svgchart.hbar_panels(
+        [str(t) for t in counts.index],
+        [panel],
+        width=72 * 5.6,
+        height=72 * (1.3 + 0.26 * max(n, 2)) + 12,
+        legend=[(s.color_of(0), s.label) for s in segments],
+        legend_columns=min(4, len(kinds)),
+        label="errors by kind and cell",
+    )
