@@ -259,18 +259,32 @@ async def _run_async(prepared: PreparedRun, options: RunOptions, run_dir: Path) 
         )
 
 
-def _preload_outputs() -> None:
+def _preload_outputs(matplotlib: bool) -> None:
     """Import what scoring, statistics and the report need while the run waits on the network: the
     send phase is mostly idle, and these imports (pandas, matplotlib) are ~0.5 s of the user's wait."""
     import importlib
 
     try:
-        from harness.report.worker import PRELOAD  # the one list of what building the outputs imports
+        # The one list of what building the outputs imports.
+        from harness.report.worker import PRELOAD, PRELOAD_MATPLOTLIB
 
-        for name in PRELOAD:
+        for name in PRELOAD + (PRELOAD_MATPLOTLIB if matplotlib else ()):
             importlib.import_module(name)
     except Exception:  # an import problem surfaces, with its traceback, where the module is used
         return
+
+
+def _draws_with_matplotlib(prepared: PreparedRun) -> bool:
+    from harness.report.worker import draws_with_matplotlib
+
+    run = prepared.run
+    deliveries = {run.delivery} if run.delivery else {t.delivery for t in prepared.targets.values()}
+    return draws_with_matplotlib(
+        cells=prepared.plan.n_cells,
+        streamed="stream" in deliveries,
+        open_loop=run.rate_rps is not None,
+        load_sweep=prepared.suite.load is not None,
+    )
 
 
 def _observer(options: RunOptions) -> Any:
@@ -343,8 +357,13 @@ def execute(
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     base = SuiteRunResult(EXIT_OK, "running", prepared.plan, run_dir=run_dir)
-    if worker is None:
-        preloader = threading.Thread(target=_preload_outputs, name="preload-outputs", daemon=True)
+    matplotlib = _draws_with_matplotlib(prepared)
+    if worker is not None:
+        worker.expect(matplotlib=matplotlib)
+    else:
+        preloader = threading.Thread(
+            target=_preload_outputs, args=(matplotlib,), name="preload-outputs", daemon=True
+        )
         preloader.start()
     try:
         run_result = _run_loop(prepared, options, run_dir)

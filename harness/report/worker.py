@@ -25,8 +25,6 @@ WORKER_ENV = "HARNESS_OUTPUTS_WORKER"
 # What build_outputs imports, loaded while the parent is still sending.
 PRELOAD = (
     "pandas",
-    "matplotlib.figure",
-    "matplotlib.backends.backend_svg",
     "harness.gate",
     "harness.scoring",
     "harness.scoring.numeric",
@@ -39,6 +37,19 @@ PRELOAD = (
     "harness.report.items",
     "harness.report.comparison",
 )
+# What only some reports import: their sweep, trade-off, inter-token, request-rate, concurrency and
+# load figures are matplotlib's (the CDF and the bars every report has are svgchart's). Preloaded when
+# the parent says the plan will draw them (OutputsWorker.expect), else imported if and when needed.
+PRELOAD_MATPLOTLIB = ("matplotlib.figure", "matplotlib.backends.backend_svg")
+
+
+def draws_with_matplotlib(*, cells: int, streamed: bool, open_loop: bool, load_sweep: bool) -> bool:
+    """Whether a run of this shape has a report figure that matplotlib draws: two or more cells (the
+    sweep and trade-off figures), streamed answers (inter-token gaps), an open-loop rate (achieved vs
+    target) or a load sweep (its curves). The adaptive concurrency limit's figure is left out: it is
+    drawn only when rate limits moved the limit. A wrong guess costs time, never output: a matplotlib
+    figure nobody expected imports matplotlib when it is drawn."""
+    return cells > 1 or streamed or open_loop or load_sweep
 
 
 # Installed optional backends that pandas imports if present, and that nothing the outputs use needs:
@@ -68,6 +79,18 @@ class OutputsWorker:
         except OSError:
             return None
         return cls(proc)
+
+    def expect(self, *, matplotlib: bool) -> None:
+        """Tell the child, while it preloads, whether the report will draw matplotlib figures (then it
+        preloads matplotlib too, ~0.7 s of import it would otherwise spend after the send)."""
+        stdin = self.proc.stdin
+        if stdin is None or stdin.closed:
+            return
+        try:
+            stdin.write(orjson.dumps({"matplotlib": matplotlib}) + b"\n")
+            stdin.flush()
+        except (OSError, ValueError):
+            return  # build() finds the broken pipe and the caller builds in-process
 
     def build(self, run_dir: Path) -> Outputs | None:
         """Have the child build the outputs of `run_dir`; None when it failed, so the caller builds them
@@ -197,17 +220,42 @@ def lower_thread_priority(increment: int = PRELOAD_NICENESS) -> bool:
     return True
 
 
-def _preload_quietly() -> None:
-    lower_thread_priority()
-    # An import problem is left for the parent, which redoes the work in-process and reports it there.
-    with contextlib.suppress(Exception):
-        _preload()
+class _Preload:
+    """What the child imports and when: the common modules at once, matplotlib's once the parent has
+    said the report draws with it (`wanted`, decided by the time `decided` is set)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.decided = threading.Event()
+        self.wanted = False
+
+    def decide(self, wanted: bool) -> None:
+        self.wanted = self.wanted or wanted
+        self.decided.set()
+
+    def in_background(self) -> None:
+        lower_thread_priority()
+        # An import problem is left for the parent, which redoes the work in-process and reports it there.
+        with contextlib.suppress(Exception):
+            _preload(PRELOAD)
+            self.decided.wait()
+            if self.wanted:
+                _preload(PRELOAD_MATPLOTLIB, draw=True)
+
+    def finish(self) -> None:
+        """Import, at this thread's priority, what the background thread has not imported yet (a module
+        that one is importing, this one waits for)."""
+        with contextlib.suppress(Exception):
+            _preload(PRELOAD)
+            if self.wanted:
+                _preload(PRELOAD_MATPLOTLIB)
 
 
-def _preload(*, draw: bool = True) -> None:
+def _preload(names: tuple[str, ...], *, draw: bool = False) -> None:
     import importlib
 
-    for name in PRELOAD:
+    for name in names:
         importlib.import_module(name)
     from harness.report import render
 
@@ -241,15 +289,26 @@ def main() -> int:
     _skip_unused_imports()
     import threading
 
-    preloader = threading.Thread(target=_preload_quietly, name="preload", daemon=True)
+    preload = _Preload()
+    preloader = threading.Thread(target=preload.in_background, name="preload", daemon=True)
     preloader.start()
     line = sys.stdin.buffer.readline()
+    while line.strip():
+        try:
+            message = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            break  # a garbled request: the reply below says so, and the parent builds in-process
+        if not (isinstance(message, dict) and "matplotlib" in message):
+            break
+        preload.decide(bool(message["matplotlib"]))  # a hint; the run dir comes on a later line
+        line = sys.stdin.buffer.readline()
+    preload.decide(False)  # no hint by now: matplotlib is imported only if a figure needs it
     if not line.strip():
+        preloader.join()
         return 0  # the parent had nothing for us (dry run, failed validation, interrupted run)
     # The send is over: what the nicer thread has not imported yet is now in the user's wait, so this
-    # thread imports it at the normal priority (a module that one is importing, it waits for).
-    with contextlib.suppress(Exception):
-        _preload(draw=False)
+    # thread imports it at the normal priority.
+    preload.finish()
     preloader.join()  # before building: the figures are drawn in a fork, which no other thread may see
     answer = sys.stdout.buffer
     sys.stdout = sys.stderr  # stdout carries the one reply line; anything printed meanwhile goes to stderr

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from report_fixtures import write_run
 
@@ -18,10 +19,12 @@ from harness.report.worker import (
     WORKER_ENV,
     OutputsWorker,
     _draw_once,
+    draws_with_matplotlib,
     lower_thread_priority,
     outputs_worker,
     owns_process,
     wanted,
+    worker_environment,
 )
 
 FILES = ("scores.jsonl", "summary.json", "report.html")
@@ -53,6 +56,7 @@ def test_the_child_writes_the_same_bytes_as_an_in_process_build(run_dir: Path, t
 def test_the_child_preloads_pandas_and_matplotlib_without_pyarrow() -> None:
     with outputs_worker(True) as worker:
         assert worker is not None
+        worker.expect(matplotlib=True)
         maps = Path(f"/proc/{worker.proc.pid}/maps")
         deadline = time.monotonic() + 120
         while "ft2font" not in maps.read_text() and time.monotonic() < deadline:
@@ -154,3 +158,88 @@ def test_the_child_runs_the_parents_code_not_a_harness_in_the_working_directory(
     assert outputs is not None
     assert outputs.report_path == run_dir / "report.html"
     assert (run_dir / "summary.json").exists()
+
+
+# The child's main() in a process of its own, reporting on stderr, once it has answered, whether it
+# imported matplotlib (the real child ends with os._exit and cannot be asked).
+_CHILD = """
+import sys
+from harness.report import worker
+worker.main()
+sys.stderr.write("\\nMATPLOTLIB " + str("matplotlib" in sys.modules))
+"""
+
+
+def _child(*messages: dict[str, object]) -> tuple[dict[str, object], bool]:
+    import subprocess
+
+    stdin = b"".join(orjson.dumps(m) + b"\n" for m in messages)
+    result = subprocess.run(
+        [sys.executable, "-P", "-c", _CHILD],
+        input=stdin,
+        capture_output=True,
+        env=worker_environment(),
+        timeout=300,
+        check=True,
+    )
+    reply = orjson.loads(result.stdout.splitlines()[-1]) if result.stdout.strip() else {}
+    return reply, result.stderr.rsplit(b"MATPLOTLIB ", 1)[-1].strip() == b"True"
+
+
+def test_a_single_cell_report_is_built_without_importing_matplotlib(tmp_path: Path) -> None:
+    write_run(tmp_path / "one", axes={}, n_items=5, itl_len=0, with_summary=False)
+    reply, imported = _child({"matplotlib": False}, {"run_dir": str(tmp_path / "one")})
+    assert reply["ok"] is True
+    assert imported is False
+    page = (tmp_path / "one" / "report.html").read_text()
+    # svgchart's all: the end-to-end and TTFT CDFs, tokens and cost, errors by kind.
+    assert page.count("<svg ") == 4
+
+
+def test_the_hint_preloads_matplotlib_and_a_wrong_hint_still_draws_every_figure(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    reply, imported = _child({"matplotlib": True})  # no run dir: a dry run after the hint
+    assert reply == {}
+    assert imported is True
+    other = tmp_path / "copy"
+    shutil.copytree(run_dir, other)
+    build_outputs(other)
+    reply, imported = _child({"matplotlib": False}, {"run_dir": str(run_dir)})  # two cells, streamed
+    assert reply["ok"] is True
+    assert imported is True  # imported when the sweep figures needed it
+    assert (run_dir / "report.html").read_bytes() == (other / "report.html").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ({}, False),
+        ({"cells": 2}, True),
+        ({"streamed": True}, True),
+        ({"open_loop": True}, True),
+        ({"load_sweep": True}, True),
+    ],
+)
+def test_which_plans_draw_with_matplotlib(shape: dict[str, object], expected: bool) -> None:
+    plan: dict[str, object] = {
+        "cells": 1,
+        "streamed": False,
+        "open_loop": False,
+        "load_sweep": False,
+    }
+    assert draws_with_matplotlib(**{**plan, **shape}) is expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("suite", "overrides", "expected"),
+    [("gsm8k", [], False), ("demo", [], True), ("gsm8k", ["run.delivery=stream"], True)],
+)
+def test_a_run_tells_the_worker_what_its_plan_draws(suite: str, overrides: list[str], expected: bool) -> None:
+    from harness.loading import find_suite, load_suite_source
+    from harness.orchestration.suite import _draws_with_matplotlib
+    from harness.preflight import RunOptions, prepare_run
+
+    source = load_suite_source(find_suite(suite), overrides=overrides)
+    prepared = prepare_run(source, RunOptions(target="sim", limit=2))
+    assert _draws_with_matplotlib(prepared) is expected
