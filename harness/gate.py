@@ -10,13 +10,15 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.config import ThresholdConfig
 from harness.errors import ConfigError
 from harness.rundir.layout import SUMMARY
-from harness.rundir.summary import Cell, Pct, Stat, Summary
 from harness.stats.ci import wilson_ci
+
+if TYPE_CHECKING:  # the process that sends validates thresholds; only the one that scores reads a summary
+    from harness.rundir.summary import Cell, Pct, Stat, Summary
 
 # Latency metrics: "<percentile>_<name>" -> summary cell["latency"][<key>][<percentile>].
 _LATENCY_KEYS = {

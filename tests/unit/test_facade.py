@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import harness
 
 
@@ -35,3 +37,34 @@ def test_import_harness_and_cli_do_not_import_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_what_a_run_imports_before_it_sends_leaves_the_outputs_modules_to_the_worker() -> None:
+    # `harness run` in its own process: the worker's module, validation and planning (gate, stats.ci),
+    # then the send. The summary model, the notebook, the Markdown summary and pandas belong to the
+    # process that builds the outputs; loading them here would delay the first request (#15).
+    code = (
+        "import sys, harness.report.worker, harness.loading, harness.orchestration.suite, harness.gate;"
+        "from harness.preflight import RunOptions, prepare_run;"
+        "from harness.loading import find_suite, load_suite_source;"
+        "prepare_run(load_suite_source(find_suite('gsm8k')), RunOptions(target='sim', limit=5));"
+        "late = ('pandas', 'numpy', 'matplotlib', 'harness.rundir.summary', 'harness.stats.notebook',"
+        " 'harness.stats.summary', 'harness.report.markdown', 'harness.report.render');"
+        "print(','.join(m for m in late if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_the_statistics_package_resolves_every_name_it_exports() -> None:
+    import harness.stats
+    from harness.stats import ci, notebook, paired, summary
+
+    for name in harness.stats.__all__:
+        assert getattr(harness.stats, name) is not None
+    assert harness.stats.wilson_ci is ci.wilson_ci
+    assert harness.stats.summarize is summary.summarize
+    assert harness.stats.load_run is notebook.load_run
+    assert harness.stats.holm is paired.holm
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = harness.stats.nope
