@@ -34,7 +34,7 @@ _BASE64_RE = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
 
 
 class _Card(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ParameterSpec(_Card):

@@ -20,7 +20,7 @@ from harness.racing import RacingConfig
 
 class _Config(BaseModel):
     # allow_inf_nan: NaN passes every range check (ge, le) and inf passes every lower bound.
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 ProviderName = Literal["runware", "openai", "simulator"]

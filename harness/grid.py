@@ -49,7 +49,7 @@ class GridConfig(BaseModel):
     collected under `axes`. Cartesian product by default, `zip` groups move together, `cells` adds
     explicit cells, `exclude` removes cells matching a rule."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     axes: dict[str, AxisValues] = Field(
         default_factory=dict,

@@ -37,7 +37,7 @@ THROUGHPUT_ID = "throughput"
 
 
 class _Config(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class SloConfig(_Config):

@@ -21,7 +21,7 @@ DEFAULT_CORRELATION = 0.0  # no shared item difficulty: the most discordant pair
 class PlanConfig(BaseModel):
     """The `plan:` section: what sample-size planning assumes and what difference matters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     accuracy: float | None = Field(
         default=None,

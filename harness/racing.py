@@ -38,7 +38,7 @@ CORRECTION = (
 class RacingConfig(BaseModel):
     """The `run.racing` section: how a racing sweep schedules its looks and drops cells."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     first_items: int = Field(default=20, ge=2, description="Items every cell answers before the first look.")
     growth: float = Field(

@@ -15,7 +15,7 @@ DEFAULT_MAX_MEDIA_BYTES = 20 * 1024 * 1024
 
 
 class _Config(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class HubSpec(_Config):
@@ -81,7 +81,7 @@ class FilterConfig(_Config):
     """Keep only the rows whose `field` satisfies exactly one of equals / not_equals / in / not_in.
     A CSV cell "3" matches the YAML number 3."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", populate_by_name=True)
 
     field: str = Field(min_length=1, description="Column (or dotted path) to test.")
     equals: Any = Field(default=None, description="Keep rows whose value equals this.")
