@@ -274,6 +274,16 @@ def _preload_outputs(matplotlib: bool) -> None:
         return
 
 
+def warm_up_dir(prepared: PreparedRun, run_dir: Path) -> Path | None:
+    """The run dir whose first records the outputs worker may build a throw-away report from while
+    the run sends (harness.report.worker.warm_up_build); None when building outputs sends requests
+    (a judge scorer) or the suite has no scorer to run."""
+    scorers = prepared.suite.scorers
+    if not scorers or any(s.name == "judge" for s in scorers):
+        return None
+    return run_dir
+
+
 def _draws_with_matplotlib(prepared: PreparedRun) -> bool:
     from harness.report.worker import draws_with_matplotlib
 
@@ -359,7 +369,7 @@ def execute(
     base = SuiteRunResult(EXIT_OK, "running", prepared.plan, run_dir=run_dir)
     matplotlib = _draws_with_matplotlib(prepared)
     if worker is not None:
-        worker.expect(matplotlib=matplotlib)
+        worker.expect(matplotlib=matplotlib, warm_up=warm_up_dir(prepared, run_dir))
     else:
         preloader = threading.Thread(
             target=_preload_outputs, args=(matplotlib,), name="preload-outputs", daemon=True

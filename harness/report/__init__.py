@@ -30,6 +30,7 @@ def __getattr__(name: str) -> Any:
         return render_markdown
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = ["Outputs", "build_outputs", "render_markdown", "render_report", "write_summary"]
 
 

@@ -132,16 +132,23 @@ def request_rate(sent_s: np.ndarray, target_rps: float | None, *, done_s: np.nda
 
 
 def concurrency_history(history: Sequence[Sequence[float]]) -> str:
-    """The in-flight limit over the run (adaptive concurrency shrinks it on 429s)."""
-    fig, (ax,) = new_figure(5.6, 2.6)
+    """The in-flight limit over the run (adaptive concurrency shrinks it on 429s). Drawn without
+    matplotlib (`svgchart`): any run that meets rate limits has it."""
     times = [float(point[0]) for point in history]
     limits = [float(point[1]) for point in history]
-    ax.step(times, limits, where="post", color=series_color(0, 1), linewidth=1.3)
-    ax.set_xlabel("time since the run started (s)")
-    ax.set_ylabel("in-flight limit (requests)")
-    ax.set_ylim(bottom=0)
-    ax.set_title("Concurrency limit over the run")
-    return to_svg(fig, label="concurrency limit over time")
+    x_scale = svgchart.Scale.around(min(times), max(times)) if times else svgchart.Scale(0.0, 1.0)
+    y_scale = svgchart.Scale(0.0, max(limits) * 1.05 if limits and max(limits) > 0 else 1.0)
+    return svgchart.step_chart(
+        [svgchart.Series("in-flight limit", series_color(0, 1), times, limits)],
+        x_scale,
+        y_scale,
+        x_label="time since the run started (s)",
+        y_label="in-flight limit (requests)",
+        title="Concurrency limit over the run",
+        y_integer=True,
+        height=72 * 2.6,
+        label="concurrency limit over time",
+    )
 
 
 def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:

@@ -1,7 +1,8 @@
-"""The two chart shapes every run's report draws, written as SVG directly instead of through matplotlib:
-a step-line CDF and panels of horizontal (stacked) bars. A default run's report has only these (the
-latency CDF, tokens and cost, errors when some failed), and drawing them with matplotlib costs about a
-second of import, layout and export after the send on a 2-core machine; this module costs milliseconds.
+"""The chart shapes every single-cell run's report draws, written as SVG directly instead of through
+matplotlib: step lines (the latency CDFs, the adaptive concurrency limit) and panels of horizontal
+(stacked) bars (tokens and cost, errors). A default run's report has only these, and drawing them with
+matplotlib costs about a second of import, layout and export after the send on a 2-core machine; this
+module costs milliseconds.
 The other figures (sweeps, trade-offs, load curves) stay matplotlib, in `figures.py` and `perf_figures.py`.
 
 The look follows `canvas.py`'s style (sizes in points, the same palette, grid, spines and font sizes).
@@ -260,7 +261,7 @@ def _legend(
 
 @dataclass(frozen=True)
 class Series:
-    """One line of a CDF: x values ascending, their cumulative shares in [0, 1]."""
+    """One step line: x ascending, and the y it steps to at each x (a CDF's shares, a limit's values)."""
 
     label: str
     color: str
@@ -280,8 +281,8 @@ def step_cdf(
     height: float = 230.0,
     label: str = "",
 ) -> str:
-    """Cumulative distributions as step lines (each rises at its x values), with a dotted horizontal
-    line at share `mark`; the x axis is logarithmic when max/min of the positive x exceeds
+    """Cumulative distributions as step lines (each rises from zero at its x values), with a dotted
+    horizontal line at share `mark`; the x axis is logarithmic when max/min of the positive x exceeds
     `log_when_wider_than`. A legend goes under the plot when there is more than one series."""
     drawn = [s for s in series if len(s.x)]
     lows = [float(s.x[0]) for s in drawn]
@@ -293,12 +294,48 @@ def step_cdf(
         x_scale = Scale.around(low, max(highs), log=log)
     else:
         x_scale = Scale(0.0, 1.0)
-    y_scale = Scale(0.0, 1.02)
+    return step_chart(
+        series,
+        x_scale,
+        Scale(0.0, 1.02),
+        x_label=x_label,
+        y_label=y_label,
+        title=title,
+        y_fmt=percent,
+        rise_from=0.0,
+        mark=mark,
+        width=width,
+        height=height,
+        label=label,
+    )
+
+
+def step_chart(
+    series: Sequence[Series],
+    x_scale: Scale,
+    y_scale: Scale,
+    *,
+    x_label: str,
+    y_label: str,
+    title: str,
+    y_fmt: Callable[[float], str] = plain,
+    y_integer: bool = False,
+    rise_from: float | None = None,
+    mark: float | None = None,
+    width: float = 403.0,
+    height: float = 230.0,
+    label: str = "",
+) -> str:
+    """Step lines that hold each y until the next x (matplotlib's `where="post"`), starting from
+    `rise_from` at the first x when given; a dotted line at y = `mark`; a legend under the plot when
+    there is more than one series."""
+    drawn = [s for s in series if len(s.x)]
     entries = [(s.color, s.label) for s in series] if len(series) > 1 else []
     legend_rows = (len(entries) + 1) // 2
     legend_height = legend_rows * LEGEND_FONT * 1.5 + (4 if entries else 0)
     height += legend_height
-    tick_width = max(text_width(percent(t)) for t in y_scale.ticks())
+    y_ticks = y_scale.ticks(integer=y_integer)
+    tick_width = max((text_width(y_fmt(t)) for t in y_ticks), default=0.0)
     box = Box(
         left=FONT * 1.6 + tick_width + 8,
         top=TITLE_FONT * 2.2,
@@ -306,21 +343,22 @@ def step_cdf(
         bottom=height - 38 - legend_height,
     )
     d = Drawing(width, height)
-    for tick in y_scale.ticks():
+    for tick in y_ticks:
         y = box.y(y_scale, tick)
         d.line(box.left, y, box.right, y, GRID, 0.6)
         d.line(box.left - 3.5, y, box.left, y, SPINE, 0.8)
-        d.text(box.left - 5.5, y, percent(tick), anchor="end", middle=True)
+        d.text(box.left - 5.5, y, y_fmt(tick), anchor="end", middle=True)
     d.line(box.left, box.top, box.left, box.bottom, SPINE, 0.8)
     d.text(FONT * 1.1, (box.top + box.bottom) / 2, y_label, anchor="middle", rotate=True)
     _x_axis(d, box, x_scale, x_label, plain)
     clip = d.clip(box)
     for s in drawn:
         points = [
-            (box.x(x_scale, float(x)), box.y(y_scale, float(p))) for x, p in zip(s.x, s.share, strict=True)
+            (box.x(x_scale, float(x)), box.y(y_scale, float(v))) for x, v in zip(s.x, s.share, strict=True)
         ]
-        x0, _ = points[0]
-        steps = [f"M{_n(x0)} {_n(box.y(y_scale, 0.0))}"]
+        x0, y0 = points[0]
+        start = box.y(y_scale, rise_from) if rise_from is not None else y0
+        steps = [f"M{_n(x0)} {_n(start)}"]
         for (x, y), (x_next, _) in zip(points, [*points[1:], (points[-1][0], 0.0)], strict=True):
             steps.append(f"V{_n(y)}H{_n(x_next)}" if x_next != x else f"V{_n(y)}")
         d.path("".join(steps), s.color, 1.3, clip=clip, title=s.label)

@@ -46,9 +46,8 @@ PRELOAD_MATPLOTLIB = ("matplotlib.figure", "matplotlib.backends.backend_svg")
 def draws_with_matplotlib(*, cells: int, streamed: bool, open_loop: bool, load_sweep: bool) -> bool:
     """Whether a run of this shape has a report figure that matplotlib draws: two or more cells (the
     sweep and trade-off figures), streamed answers (inter-token gaps), an open-loop rate (achieved vs
-    target) or a load sweep (its curves). The adaptive concurrency limit's figure is left out: it is
-    drawn only when rate limits moved the limit. A wrong guess costs time, never output: a matplotlib
-    figure nobody expected imports matplotlib when it is drawn."""
+    target) or a load sweep (its curves); every other figure is svgchart's. A wrong guess costs time,
+    never output: a matplotlib figure nobody expected imports matplotlib when it is drawn."""
     return cells > 1 or streamed or open_loop or load_sweep
 
 
@@ -80,14 +79,17 @@ class OutputsWorker:
             return None
         return cls(proc)
 
-    def expect(self, *, matplotlib: bool) -> None:
+    def expect(self, *, matplotlib: bool, warm_up: Path | None = None) -> None:
         """Tell the child, while it preloads, whether the report will draw matplotlib figures (then it
-        preloads matplotlib too, ~0.7 s of import it would otherwise spend after the send)."""
+        preloads matplotlib too, ~0.7 s of import it would otherwise spend after the send), and the run
+        dir whose first records it may build outputs from in a scratch directory to warm up (never one
+        whose scorers send requests: a judge)."""
         stdin = self.proc.stdin
         if stdin is None or stdin.closed:
             return
+        hint = {"matplotlib": matplotlib, "warm_up": str(Path(warm_up).resolve()) if warm_up else None}
         try:
-            stdin.write(orjson.dumps({"matplotlib": matplotlib}) + b"\n")
+            stdin.write(orjson.dumps(hint) + b"\n")
             stdin.flush()
         except (OSError, ValueError):
             return  # build() finds the broken pipe and the caller builds in-process
@@ -220,18 +222,27 @@ def lower_thread_priority(increment: int = PRELOAD_NICENESS) -> bool:
     return True
 
 
+# Records of the run a warm-up build copies (WARM_UP_RECORDS complete lines, the first ones written).
+WARM_UP_RECORDS = 16
+WARM_UP_POLL_S = 0.02
+
+
 class _Preload:
-    """What the child imports and when: the common modules at once, matplotlib's once the parent has
-    said the report draws with it (`wanted`, decided by the time `decided` is set)."""
+    """What the child does before the run dir arrives: import the common modules at once; then, once
+    the parent has said what the plan draws (`decide`), matplotlib if it is wanted, and a warm-up build
+    of the run's first records if a run dir to warm up on was given."""
 
     def __init__(self) -> None:
         import threading
 
         self.decided = threading.Event()
+        self.requested = threading.Event()  # the real build is waiting: no warm-up starts after this
         self.wanted = False
+        self.warm_up_dir: Path | None = None
 
-    def decide(self, wanted: bool) -> None:
+    def decide(self, wanted: bool, warm_up_dir: Path | None = None) -> None:
         self.wanted = self.wanted or wanted
+        self.warm_up_dir = self.warm_up_dir or warm_up_dir
         self.decided.set()
 
     def in_background(self) -> None:
@@ -242,14 +253,63 @@ class _Preload:
             self.decided.wait()
             if self.wanted:
                 _preload(PRELOAD_MATPLOTLIB, draw=True)
+            if self.warm_up_dir is not None:
+                self._warm_up(self.warm_up_dir)
+
+    def _warm_up(self, run_dir: Path) -> None:
+        lines = b""
+        while not self.requested.is_set():
+            lines = first_records(run_dir, WARM_UP_RECORDS)
+            if lines.count(b"\n") >= WARM_UP_RECORDS:
+                break
+            self.requested.wait(WARM_UP_POLL_S)
+        if lines and not self.requested.is_set():
+            warm_up_build(run_dir, lines)
 
     def finish(self) -> None:
         """Import, at this thread's priority, what the background thread has not imported yet (a module
         that one is importing, this one waits for)."""
+        self.requested.set()
         with contextlib.suppress(Exception):
             _preload(PRELOAD)
             if self.wanted:
                 _preload(PRELOAD_MATPLOTLIB)
+
+
+def first_records(run_dir: Path, count: int) -> bytes:
+    """Up to `count` complete lines from the start of `run_dir`'s records file (b"" when none yet)."""
+    from harness.rundir import layout
+
+    try:
+        with (run_dir / layout.RECORDS).open("rb") as f:
+            head = f.read(1 << 20)
+    except OSError:
+        return b""
+    lines = head.split(b"\n")[:-1][:count]  # the last piece is unterminated (or empty)
+    return b"".join(line + b"\n" for line in lines)
+
+
+def warm_up_build(run_dir: Path, lines: bytes) -> dict[str, Any]:
+    """Build the outputs of a scratch run made of `run_dir`'s manifest and `lines` of its records, and
+    throw them away: the first build in a process runs pandas', the scorers' and the template's code
+    paths for the first time (their lazy imports and caches: ~50 ms on 2 cores), which the real build
+    after the send then does not. Writes only into a temporary directory; run_dir is only read.
+    Returns the scratch run's summary."""
+    import shutil
+    import tempfile
+    import warnings
+
+    from harness.report import build_outputs
+    from harness.rundir import layout
+
+    # Warnings of a few records' statistics (an empty mean) are not the run's: the user never sees
+    # them. Safe to change the process's filters here: the real build waits for this thread to end.
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="harness-warm-up-") as scratch:
+        warnings.simplefilter("ignore")
+        shutil.copyfile(run_dir / layout.MANIFEST, Path(scratch) / layout.MANIFEST)
+        (Path(scratch) / layout.RECORDS).write_bytes(lines)
+        # No fork from this thread: the main thread may fork later.
+        return build_outputs(scratch, jobs=1).summary
 
 
 def _preload(names: tuple[str, ...], *, draw: bool = False) -> None:
@@ -300,7 +360,8 @@ def main() -> int:
             break  # a garbled request: the reply below says so, and the parent builds in-process
         if not (isinstance(message, dict) and "matplotlib" in message):
             break
-        preload.decide(bool(message["matplotlib"]))  # a hint; the run dir comes on a later line
+        warm_up = message.get("warm_up")  # a hint; the run dir to build comes on a later line
+        preload.decide(bool(message["matplotlib"]), Path(warm_up) if isinstance(warm_up, str) else None)
         line = sys.stdin.buffer.readline()
     preload.decide(False)  # no hint by now: matplotlib is imported only if a figure needs it
     if not line.strip():
@@ -316,7 +377,9 @@ def main() -> int:
         from harness.report import build_outputs
 
         run_dir = Path(orjson.loads(line)["run_dir"])
-        outputs = build_outputs(run_dir, jobs=figure_jobs())
+        # A fork pays off for matplotlib's figures only: svgchart's draw in milliseconds, and forking a
+        # process that holds pandas costs more than the sections it would build alongside.
+        outputs = build_outputs(run_dir, jobs=figure_jobs() if preload.wanted else 1)
         reply: dict[str, Any] = {
             "ok": True,
             "summary": outputs.summary,

@@ -158,3 +158,24 @@ def test_ids_are_prefixed_deterministic_and_distinct_between_figures() -> None:
 def test_long_labels_are_cut_to_fit_with_an_ellipsis() -> None:
     assert svgchart.clip_text("x" * 200, 50.0) == "x" * 9 + "…"
     assert svgchart.clip_text("short", 50.0) == "short"
+
+
+def test_a_step_chart_holds_each_value_until_the_next_time_from_a_zero_based_axis() -> None:
+    from harness.report import perf_figures
+
+    svg = perf_figures.concurrency_history([[0.0, 8.0], [5.0, 4.0], [10.0, 6.0]])
+    (path,) = _tree(svg).iter(f"{SVG}path")
+    points = _path_points(path.get("d", ""))
+    axis = max(
+        (line for line in _tree(svg).iter(f"{SVG}line") if line.get("y1") == line.get("y2")),
+        key=lambda line: float(line.get("x2", "0")) - float(line.get("x1", "0")),
+    )
+    bottom = float(axis.get("y1", "0"))
+    held = [(round(x, 1), round(bottom - y, 1)) for x, y in points]
+    levels = [h for i, (_, h) in enumerate(held) if i == 0 or h != held[i - 1][1]]
+    assert len(levels) == 3
+    assert levels[1] == pytest.approx(levels[0] / 2, abs=0.2)  # 8, then 4: half as high above zero
+    assert levels[2] == pytest.approx(levels[0] * 3 / 4, abs=0.2)  # then 6
+    first_step = next(x for x, h in held if h == levels[1])
+    assert first_step > held[0][0]  # 8 is held until t=5, then it steps
+    assert {"0", "2", "4", "6", "8"} <= set(_texts(svg))

@@ -20,10 +20,12 @@ from harness.report.worker import (
     OutputsWorker,
     _draw_once,
     draws_with_matplotlib,
+    first_records,
     lower_thread_priority,
     outputs_worker,
     owns_process,
     wanted,
+    warm_up_build,
     worker_environment,
 )
 
@@ -243,3 +245,46 @@ def test_a_run_tells_the_worker_what_its_plan_draws(suite: str, overrides: list[
     source = load_suite_source(find_suite(suite), overrides=overrides)
     prepared = prepare_run(source, RunOptions(target="sim", limit=2))
     assert _draws_with_matplotlib(prepared) is expected
+
+
+def test_first_records_are_complete_lines_only(tmp_path: Path) -> None:
+    assert first_records(tmp_path, 4) == b""  # no records file yet
+    (tmp_path / "records.jsonl").write_bytes(b'{"a": 1}\n{"b": 2}\n{"c": 3}\n{"d":')
+    assert first_records(tmp_path, 2) == b'{"a": 1}\n{"b": 2}\n'
+    assert first_records(tmp_path, 10) == b'{"a": 1}\n{"b": 2}\n{"c": 3}\n'  # not the torn last line
+
+
+def _snapshot(run_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+def test_a_warm_up_builds_a_few_records_elsewhere_and_leaves_the_run_untouched(run_dir: Path) -> None:
+    before = _snapshot(run_dir)
+    summary = warm_up_build(run_dir, first_records(run_dir, 5))
+    assert summary["overall"]["n_trials"] == 5
+    assert _snapshot(run_dir) == before  # nothing written, nothing removed
+
+
+def test_a_worker_that_warmed_up_writes_the_same_bytes(run_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "copy"
+    shutil.copytree(run_dir, other)
+    build_outputs(other)
+    reply, _ = _child({"matplotlib": True, "warm_up": str(run_dir)}, {"run_dir": str(run_dir)})
+    assert reply["ok"] is True
+    for name in FILES:
+        assert (run_dir / name).read_bytes() == (other / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("scorers", "warms_up"), [(["numeric"], True), (["numeric", "judge"], False), ([], False)]
+)
+def test_only_suites_whose_scoring_sends_nothing_are_warmed_up(scorers: list[str], warms_up: bool) -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from harness.orchestration.suite import warm_up_dir
+    from harness.preflight import PreparedRun
+
+    prepared = SimpleNamespace(suite=SimpleNamespace(scorers=[SimpleNamespace(name=n) for n in scorers]))
+    chosen = warm_up_dir(cast("PreparedRun", prepared), Path("runs/x"))
+    assert chosen == (Path("runs/x") if warms_up else None)
