@@ -29,7 +29,7 @@ class Manifest(BaseModel):
     unchanged (`extra="allow"`): a reader must never drop part of the record of what was spent.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="allow", frozen=True)
 
     schema_version: int = SCHEMA_VERSION
     harness_version: str | None = None
