@@ -155,7 +155,7 @@ class Record:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Record:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = _field_names(cls)
         data = {k: v for k, v in raw.items() if k in known}
         data["timing"] = _build(Timing, raw["timing"])
         data["results"] = [_build(Result, r) for r in raw.get("results") or []]
@@ -183,13 +183,34 @@ class Score:
     repeat: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Every field is a scalar: no deep copy (dataclasses.asdict's) is needed.
+        return {name: getattr(self, name) for name in _field_order(Score)}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Score:
         return _build(cls, raw)
 
 
+# Field names per dataclass, in order and as a set: dataclasses.fields() walks the class each call,
+# and reading a run builds thousands of records.
+_FIELD_ORDER: dict[type[Any], tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type[Any], frozenset[str]] = {}
+
+
+def _field_order(cls: type[Any]) -> tuple[str, ...]:
+    names = _FIELD_ORDER.get(cls)
+    if names is None:
+        names = _FIELD_ORDER[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _field_names(cls: type[Any]) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(_field_order(cls))
+    return names
+
+
 def _build(cls: type[_T], raw: dict[str, Any]) -> _T:
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    known = _field_names(cls)
     return cls(**{k: v for k, v in raw.items() if k in known})
