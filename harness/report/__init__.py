@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from harness.config import ScorerConfig, ThresholdConfig
     from harness.gate import ThresholdResult
     from harness.report.markdown import render_markdown
+    from harness.scoring.apply import ScoresAhead
 
 
 def __getattr__(name: str) -> Any:
@@ -68,6 +69,14 @@ def _suite_list(manifest: Mapping[str, Any], key: str, model: type[Any]) -> list
     return out
 
 
+def manifest_scorers(manifest: Mapping[str, Any]) -> list[ScorerConfig]:
+    """The scorers of the suite a manifest records: what build_outputs applies by default."""
+    from harness.config import ScorerConfig
+
+    scorers: list[ScorerConfig] = _suite_list(manifest, "scorers", ScorerConfig)
+    return scorers
+
+
 def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> Path:
     """Write summary.json (the JSON object of a Summary) deterministically and atomically; a StoreError
     when it does not fit the Summary schema (harness.rundir.summary)."""
@@ -86,6 +95,7 @@ def build_outputs(
     html: bool = True,
     report_path: Path | None = None,
     jobs: int = 1,
+    ahead: ScoresAhead | None = None,
 ) -> Outputs:
     """Re-score, summarise, check thresholds, and write scores.jsonl, summary.json and report.html.
 
@@ -97,10 +107,13 @@ def build_outputs(
         html: False to skip report.html (summary.json and scores.jsonl are still rewritten).
         report_path: where to write the page instead of RUN_DIR/report.html.
         jobs: 2 to draw half of the figures in a forked process (harness.report.parallel).
+        ahead: scores already computed for some records lines (by the same scorers); the rest are
+            scored now. The written files are the same with or without it.
     """
-    from harness.config import ScorerConfig, ThresholdConfig
+    from harness.config import ThresholdConfig
     from harness.gate import evaluate_thresholds
-    from harness.rundir import RunDir, layout, read_records, summary_from_json
+    from harness.rundir import RunDir, layout, summary_from_json
+    from harness.rundir.store import read_latest_lines, records_from_lines
     from harness.scoring import read_scores, score_records, write_scores
     from harness.stats import summarize
 
@@ -112,11 +125,13 @@ def build_outputs(
         )
     manifest = run.manifest().to_dict()
     if scorers is None:
-        scorers = _suite_list(manifest, "scorers", ScorerConfig)
+        scorers = manifest_scorers(manifest)
     thresholds: list[ThresholdConfig] = _suite_list(manifest, "thresholds", ThresholdConfig)
-    records = read_records(run_dir)  # a StoreError when there is no records file
+    lines, _ = read_latest_lines(run_dir)  # a StoreError when there is no records file
+    records = records_from_lines(run_dir / layout.RECORDS, lines)
     if scorers:
-        scores = score_records(records, scorers, run_dir=run_dir)
+        known = [ahead.get(line) for line, _ in lines] if ahead and ahead.scorers == list(scorers) else None
+        scores = score_records(records, scorers, run_dir=run_dir, known=known)
         write_scores(run_dir, scores)
     else:
         scores = read_scores(run_dir)

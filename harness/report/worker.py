@@ -18,6 +18,7 @@ import orjson
 
 if TYPE_CHECKING:
     from harness.report import Outputs
+    from harness.scoring.apply import ScoresAhead
 
 # "0" never starts the child (every output is built in-process), "1" always does; unset: the caller decides.
 WORKER_ENV = "HARNESS_OUTPUTS_WORKER"
@@ -225,6 +226,21 @@ def lower_thread_priority(increment: int = PRELOAD_NICENESS) -> bool:
 # Records of the run a warm-up build copies (WARM_UP_RECORDS complete lines, the first ones written).
 WARM_UP_RECORDS = 16
 WARM_UP_POLL_S = 0.02
+SCORE_AHEAD_POLL_S = 0.05
+
+
+def scores_ahead_for(run_dir: Path) -> ScoresAhead | None:
+    """A ScoresAhead with the scorers the run's manifest names (those build_outputs applies), or None
+    when there is no manifest yet, no scorer, or one that reads more than the record."""
+    from harness.report import manifest_scorers
+    from harness.rundir import RunDir
+    from harness.scoring.apply import ScoresAhead
+
+    try:
+        scorers = manifest_scorers(RunDir(run_dir).manifest().to_dict())
+        return ScoresAhead(scorers) if scorers else None
+    except Exception:  # no manifest yet, a judge, a scorer that does not build: the build decides
+        return None
 
 
 class _Preload:
@@ -239,6 +255,7 @@ class _Preload:
         self.requested = threading.Event()  # the real build is waiting: no warm-up starts after this
         self.wanted = False
         self.warm_up_dir: Path | None = None
+        self.ahead: ScoresAhead | None = None  # scores the build may reuse (read after this thread ends)
 
     def decide(self, wanted: bool, warm_up_dir: Path | None = None) -> None:
         self.wanted = self.wanted or wanted
@@ -255,6 +272,7 @@ class _Preload:
                 _preload(PRELOAD_MATPLOTLIB, draw=True)
             if self.warm_up_dir is not None:
                 self._warm_up(self.warm_up_dir)
+                self._score_ahead(self.warm_up_dir)
 
     def _warm_up(self, run_dir: Path) -> None:
         lines = b""
@@ -265,6 +283,29 @@ class _Preload:
             self.requested.wait(WARM_UP_POLL_S)
         if lines and not self.requested.is_set():
             warm_up_build(run_dir, lines)
+
+    def _score_ahead(self, run_dir: Path) -> None:
+        """Score the records written so far, then each new complete line as it comes, until the build
+        is requested: scoring moves off the wait after the send (~30 ms for 500 numeric answers)."""
+        from harness.rundir import layout
+
+        ahead = self.ahead = scores_ahead_for(run_dir)  # read by the build once this thread has ended
+        if ahead is None:
+            return
+        offset, rest = 0, b""
+        while not self.requested.is_set():
+            try:
+                with (run_dir / layout.RECORDS).open("rb") as f:
+                    f.seek(offset)
+                    chunk = f.read()
+            except OSError:
+                chunk = b""
+            offset += len(chunk)
+            *lines, rest = (rest + chunk).split(b"\n")
+            for line in lines:
+                if line.strip() and not self.requested.is_set():
+                    ahead.add(line)
+            self.requested.wait(SCORE_AHEAD_POLL_S)
 
     def finish(self) -> None:
         """Import, at this thread's priority, what the background thread has not imported yet (a module
@@ -379,7 +420,7 @@ def main() -> int:
         run_dir = Path(orjson.loads(line)["run_dir"])
         # A fork pays off for matplotlib's figures only: svgchart's draw in milliseconds, and forking a
         # process that holds pandas costs more than the sections it would build alongside.
-        outputs = build_outputs(run_dir, jobs=figure_jobs() if preload.wanted else 1)
+        outputs = build_outputs(run_dir, jobs=figure_jobs() if preload.wanted else 1, ahead=preload.ahead)
         reply: dict[str, Any] = {
             "ok": True,
             "summary": outputs.summary,

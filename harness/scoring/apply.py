@@ -17,6 +17,7 @@ from harness.scoring.base import NO_CONTEXT, Scorer, ScoringContext, error_score
 from harness.scoring.registry import build_scorer
 
 __all__ = [
+    "ScoresAhead",
     "ascore_records",
     "ascore_run",
     "build_scorers",
@@ -49,16 +50,58 @@ def build_scorers(
 
 
 def score_records(
-    records: Sequence[Record], scorers: Sequence[ScorerConfig], *, run_dir: Path | None = None
+    records: Sequence[Record],
+    scorers: Sequence[ScorerConfig],
+    *,
+    run_dir: Path | None = None,
+    known: Sequence[Sequence[Score] | None] | None = None,
 ) -> list[Score]:
     """Score every result of every record with every scorer, in record, result, scorer order.
 
     A failed record (or one without results) gets one `error` Score per scorer at result index 0.
     `run_dir` is the run directory the records come from, for scorers that read derived data there
-    (the judge reads its calls from RUN_DIR/judge/). Sends nothing.
+    (the judge reads its calls from RUN_DIR/judge/). `known[i]`, when not None, is what these scorers
+    gave records[i] already (ScoresAhead); it is used as is. Sends nothing.
     """
     context = ScoringContext(RunDir(run_dir) if run_dir is not None else None)
-    return _apply(records, build_scorers(scorers, context=context))
+    built = build_scorers(scorers, context=context)
+    if known is None:
+        return _apply(records, built)
+    scores: list[Score] = []
+    for record, done in zip(records, known, strict=True):
+        scores.extend(done if done is not None else _apply([record], built))
+    return scores
+
+
+class ScoresAhead:
+    """Scores of records.jsonl lines computed while a run is still sending (the outputs worker does it
+    on the second core), kept by the line's bytes: a line's scores are a function of those bytes and
+    the scorers alone, so `build_outputs` reuses them for the lines it finds unchanged. Only for
+    scorers that read nothing but the record: not the judge, which reads RUN_DIR/judge/."""
+
+    def __init__(self, scorers: Sequence[ScorerConfig]) -> None:
+        if any(config.name == "judge" for config in scorers):
+            raise ValueError("a judge's scores depend on RUN_DIR/judge/, not on the record alone")
+        self.scorers = list(scorers)
+        self._built = build_scorers(self.scorers)
+        self._by_line: dict[bytes, list[Score]] = {}
+
+    def add(self, line: bytes) -> None:
+        """Score one complete line (without its newline); a line that is not a valid record is left
+        for the build, which reports it."""
+        import orjson
+
+        try:
+            record = Record.from_dict(orjson.loads(line))
+            self._by_line[line] = _apply([record], self._built)
+        except Exception:
+            return
+
+    def get(self, line: bytes) -> list[Score] | None:
+        return self._by_line.get(line)
+
+    def __len__(self) -> int:
+        return len(self._by_line)
 
 
 async def ascore_records(

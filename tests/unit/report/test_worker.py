@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -288,3 +289,77 @@ def test_only_suites_whose_scoring_sends_nothing_are_warmed_up(scorers: list[str
     prepared = SimpleNamespace(suite=SimpleNamespace(scorers=[SimpleNamespace(name=n) for n in scorers]))
     chosen = warm_up_dir(cast("PreparedRun", prepared), Path("runs/x"))
     assert chosen == (Path("runs/x") if warms_up else None)
+
+
+def _ahead_of(run_dir: Path) -> Any:
+    from harness.report.worker import scores_ahead_for
+
+    ahead = scores_ahead_for(run_dir)
+    assert ahead is not None
+    for line in (run_dir / "records.jsonl").read_bytes().splitlines():
+        ahead.add(line)
+    return ahead
+
+
+def test_scores_computed_ahead_give_the_same_files(run_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "copy"
+    shutil.copytree(run_dir, other)
+    build_outputs(other)
+    ahead = _ahead_of(run_dir)
+    assert len(ahead) == 8  # every line of the fixture's two cells x four items
+    build_outputs(run_dir, ahead=ahead)
+    for name in FILES:
+        assert (run_dir / name).read_bytes() == (other / name).read_bytes(), name
+
+
+def test_the_build_takes_scores_ahead_by_line_and_only_for_the_same_scorers(run_dir: Path) -> None:
+    from harness.config import ScorerConfig
+    from harness.records import Score
+
+    ahead = _ahead_of(run_dir)
+    first = (run_dir / "records.jsonl").read_bytes().splitlines()[0]
+    key = orjson.loads(first)["trial_key"]
+    planted = Score(key, 0, "numeric", 0.25, "wrong", "planted", None, "", "", 0)
+    ahead._by_line[first] = [planted]  # what the build must take as it is, without scoring again
+    build_outputs(run_dir, ahead=ahead)
+    scores = [orjson.loads(line) for line in (run_dir / "scores.jsonl").read_bytes().splitlines()]
+    assert [s["extracted"] for s in scores if s["trial_key"] == key] == ["planted"]
+    other_scorers = [ScorerConfig(name="numeric", metric="number")]
+    build_outputs(run_dir, scorers=other_scorers, ahead=ahead)  # scored by others: ahead is ignored
+    scores = [orjson.loads(line) for line in (run_dir / "scores.jsonl").read_bytes().splitlines()]
+    assert "planted" not in {s["extracted"] for s in scores}
+    assert {s["scorer"] for s in scores} == {"number"}
+
+
+def test_a_judge_is_never_scored_ahead() -> None:
+    from harness.config import ScorerConfig
+    from harness.scoring.apply import ScoresAhead
+
+    with pytest.raises(ValueError, match="judge"):
+        ScoresAhead([ScorerConfig(name="numeric"), ScorerConfig(name="judge", options={"target": "x"})])
+
+
+def test_the_worker_scores_lines_as_they_are_written_until_the_build_is_asked(run_dir: Path) -> None:
+    from harness.report.worker import _Preload
+
+    records = run_dir / "records.jsonl"
+    lines = records.read_bytes().splitlines(keepends=True)
+    records.write_bytes(b"".join(lines[:3]) + lines[3][:10])  # three lines and a torn fourth
+    preload = _Preload()
+    thread = threading.Thread(target=preload._score_ahead, args=(run_dir,))
+    thread.start()
+
+    def scored(count: int) -> None:  # waits for the thread's polls, whatever the machine's speed
+        deadline = time.monotonic() + 60
+        while (preload.ahead is None or len(preload.ahead) < count) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    scored(3)
+    with records.open("ab") as f:
+        f.write(lines[3][10:] + b"".join(lines[4:]))  # the fourth line completed, and the rest
+    scored(len(lines))
+    preload.requested.set()
+    thread.join(30)
+    assert preload.ahead is not None
+    assert len(preload.ahead) == len(lines)
+    assert all(preload.ahead.get(line.rstrip(b"\n")) is not None for line in lines)
