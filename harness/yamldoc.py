@@ -100,13 +100,24 @@ def decode_utf8(raw: bytes, file: str) -> str:
         ) from None
 
 
-class _GuardedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with a nesting limit (its composer recurses: deep nesting would be a
-    RecursionError)."""
+def _fast_parser() -> type[Any] | None:
+    """libyaml's scanner and parser (PyYAML's C extension), when installed."""
+    try:
+        from yaml._yaml import CParser
+    except ImportError:
+        return None
+    parser: type[Any] = CParser
+    return parser
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.depth = 0
+
+_CParser = _fast_parser()
+
+
+class _GuardedComposer(yaml.composer.Composer):
+    """PyYAML's composer with a nesting limit (it recurses: deep nesting would be a RecursionError)."""
+
+    depth = 0
+    name = "<yaml>"  # the file, as parse_yaml names it in errors
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self.depth += 1
@@ -123,9 +134,46 @@ class _GuardedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+class _PureLoader(
+    _GuardedComposer,
+    yaml.constructor.SafeConstructor,
+    yaml.resolver.Resolver,
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+):
+    """PyYAML's SafeLoader with the guarded composer: all in Python."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+
+def _fast_loader(parser: type[Any]) -> type[Any]:
+    """The guarded loader on libyaml's scanner and parser: the document is still composed in Python
+    (so the nesting limit holds), from events libyaml makes 4x faster than PyYAML's pure-Python
+    parser (a capability card: 13 -> 3 ms); the same nodes, marks and values."""
+
+    def __init__(self: Any, stream: str) -> None:
+        parser.__init__(self, stream)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+    bases = (_GuardedComposer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver, parser)
+    return type("_FastLoader", bases, {"__init__": __init__})
+
+
+_Loader: type[Any] = _fast_loader(_CParser) if _CParser is not None else _PureLoader
+
+
 def parse_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any]:
     """Compose and construct one YAML document (parsed once); refuses alias bombs and deep nesting."""
-    loader = _GuardedLoader(text)
+    loader = _Loader(text)
     loader.name = file
     try:
         node = loader.get_single_node()

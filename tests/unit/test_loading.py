@@ -353,3 +353,46 @@ def test_grid_repeat_points_at_the_repeated_element(tmp_path: Path) -> None:
         load_suite(path)
     assert (info.value.field, info.value.line) == ("grid.temperature.2", 10)
     assert "listed twice (also grid.temperature.0)" in info.value.message
+
+
+@pytest.fixture(params=["libyaml", "python"])
+def either_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """read_yaml on libyaml's parser (the default when installed) and on PyYAML's pure-Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(yamldoc, "_Loader", yamldoc._PureLoader)
+    elif yamldoc._CParser is None:
+        pytest.skip("PyYAML was built without libyaml")
+    return str(request.param)
+
+
+def test_every_guard_holds_on_either_parser(tmp_path: Path, either_parser: str) -> None:
+    doc = read_yaml(write(tmp_path, "a: &x [1, 2]\nb:\n  c: *x\n  d: text\n"))
+    assert doc.data == {"a": [1, 2], "b": {"c": [1, 2], "d": "text"}}
+    assert doc.lines[("b", "d")] == 4
+    with pytest.raises(ConfigError, match="nested more than 64 levels deep") as info:
+        read_yaml(write(tmp_path, "a: 1\nb: " + "[" * 2000 + "]" * 2000 + "\n"))
+    assert info.value.line == 2
+    with pytest.raises(ConfigError, match="contains it"):
+        read_yaml(write(tmp_path, "a: 1\nb: &b [1, *b]\n"))
+    with pytest.raises(ConfigError, match="invalid YAML") as info:
+        read_yaml(write(tmp_path, "a: 1\nb: [1, 2\nc: 3\n"))
+    assert info.value.line is not None
+
+
+def test_both_parsers_read_every_shipped_config_file_the_same() -> None:
+    if yamldoc._CParser is None:
+        pytest.skip("PyYAML was built without libyaml")
+    root = Path(__file__).resolve().parents[2]
+    files = sorted([*(root / "suites").rglob("*.yaml"), *(root / "configs").rglob("*.yaml")])
+    assert len(files) > 10
+    for path in files:
+        fast = yamldoc.parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        pure_loader = yamldoc._PureLoader(path.read_text(encoding="utf-8"))
+        pure = pure_loader.get_single_node()
+        assert fast[1] == pure_loader.construct_document(pure), path
+        pure_loader.dispose()
+        fast_lines: dict[yamldoc.Loc, int] = {}
+        pure_lines: dict[yamldoc.Loc, int] = {}
+        yamldoc._index_lines(fast[0], (), fast_lines, str(path))
+        yamldoc._index_lines(pure, (), pure_lines, str(path))
+        assert fast_lines == pure_lines, path
