@@ -406,6 +406,7 @@ def main() -> int:
         line = sys.stdin.buffer.readline()
     preload.decide(False)  # no hint by now: matplotlib is imported only if a figure needs it
     if not line.strip():
+        preload.requested.set()  # no build will come: stop a warm-up or scoring ahead now
         preloader.join()
         return 0  # the parent had nothing for us (dry run, failed validation, interrupted run)
     # The send is over: what the nicer thread has not imported yet is now in the user's wait, so this

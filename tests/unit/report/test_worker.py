@@ -182,7 +182,7 @@ def _child(*messages: dict[str, object]) -> tuple[dict[str, object], bool]:
         input=stdin,
         capture_output=True,
         env=worker_environment(),
-        timeout=300,
+        timeout=120,
         check=True,
     )
     reply = orjson.loads(result.stdout.splitlines()[-1]) if result.stdout.strip() else {}
@@ -205,6 +205,9 @@ def test_the_hint_preloads_matplotlib_and_a_wrong_hint_still_draws_every_figure(
     reply, imported = _child({"matplotlib": True})  # no run dir: a dry run after the hint
     assert reply == {}
     assert imported is True
+    # The parent stopped after its hint (a failed run): the child ends, scoring ahead or not.
+    reply, _ = _child({"matplotlib": False, "warm_up": str(run_dir)})
+    assert reply == {}
     other = tmp_path / "copy"
     shutil.copytree(run_dir, other)
     build_outputs(other)
