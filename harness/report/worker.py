@@ -30,7 +30,8 @@ PRELOAD = (
     "harness.scoring",
     "harness.scoring.numeric",
     "harness.scoring.choice",
-    "harness.stats",
+    "harness.stats.summary",  # harness.stats itself resolves its names on first use
+    "harness.stats.frames",
     "harness.report.render",
     "harness.report.charts",
     "harness.report.perf_charts",
