@@ -282,7 +282,7 @@ class _Preload:
             if lines.count(b"\n") >= WARM_UP_RECORDS:
                 break
             self.requested.wait(WARM_UP_POLL_S)
-        if lines and not self.requested.is_set():
+        if lines and not self.requested.is_set() and not nearly_sent(run_dir):
             warm_up_build(run_dir, lines)
 
     def _score_ahead(self, run_dir: Path) -> None:
@@ -316,6 +316,25 @@ class _Preload:
             _preload(PRELOAD)
             if self.wanted:
                 _preload(PRELOAD_MATPLOTLIB)
+
+
+# A warm-up build takes ~0.1 s of a core; one started when most trials are in would still be running
+# when the send ends, and the real build would wait for it (a short run at high concurrency).
+WARM_UP_TOO_LATE = 0.5
+
+
+def nearly_sent(run_dir: Path, share: float = WARM_UP_TOO_LATE) -> bool:
+    """True when records.jsonl already has `share` of the plan's trials (the manifest's plan.trials);
+    False when either is unknown."""
+    from harness.rundir import layout
+
+    try:
+        plan = orjson.loads((run_dir / layout.MANIFEST).read_bytes()).get("plan") or {}
+        trials = int(plan.get("trials") or 0)
+        written = (run_dir / layout.RECORDS).read_bytes().count(b"\n")
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+    return trials > 0 and written >= share * trials
 
 
 def first_records(run_dir: Path, count: int) -> bytes:

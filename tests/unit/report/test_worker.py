@@ -366,3 +366,16 @@ def test_the_worker_scores_lines_as_they_are_written_until_the_build_is_asked(ru
     assert preload.ahead is not None
     assert len(preload.ahead) == len(lines)
     assert all(preload.ahead.get(line.rstrip(b"\n")) is not None for line in lines)
+
+
+def test_a_warm_up_is_skipped_when_most_trials_are_in(tmp_path: Path) -> None:
+    from harness.report.worker import nearly_sent
+
+    assert nearly_sent(tmp_path) is False  # no manifest, no records: unknown, so not late
+    (tmp_path / "manifest.json").write_bytes(orjson.dumps({"plan": {"trials": 10}}))
+    (tmp_path / "records.jsonl").write_bytes(b"{}\n" * 4)
+    assert nearly_sent(tmp_path) is False
+    (tmp_path / "records.jsonl").write_bytes(b"{}\n" * 5)
+    assert nearly_sent(tmp_path) is True
+    (tmp_path / "manifest.json").write_bytes(b"{}")
+    assert nearly_sent(tmp_path) is False  # a manifest without a plan
