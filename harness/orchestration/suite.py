@@ -275,9 +275,9 @@ def _preload_outputs(matplotlib: bool) -> None:
 
 
 def warm_up_dir(prepared: PreparedRun, run_dir: Path) -> Path | None:
-    """The run dir whose first records the outputs worker may build a throw-away report from while
-    the run sends (harness.report.worker.warm_up_build); None when building outputs sends requests
-    (a judge scorer) or the suite has no scorer to run."""
+    """The run dir the outputs worker may work ahead on while the run sends: a throw-away report of
+    its first records (harness.report.worker.warm_up_build) and the scores of each line written;
+    None when building outputs sends requests (a judge scorer) or the suite has no scorer to run."""
     scorers = prepared.suite.scorers
     if not scorers or any(s.name == "judge" for s in scorers):
         return None

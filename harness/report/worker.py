@@ -246,8 +246,9 @@ def scores_ahead_for(run_dir: Path) -> ScoresAhead | None:
 
 class _Preload:
     """What the child does before the run dir arrives: import the common modules at once; then, once
-    the parent has said what the plan draws (`decide`), matplotlib if it is wanted, and a warm-up build
-    of the run's first records if a run dir to warm up on was given."""
+    the parent has said what the plan draws (`decide`), matplotlib if it is wanted and, if it named
+    the run dir, a warm-up build of the run's first records and the scoring of every line written
+    until the build is requested (`requested`)."""
 
     def __init__(self) -> None:
         import threading
