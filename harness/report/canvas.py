@@ -131,14 +131,20 @@ def percent_axis(ax: Axes, which: str = "y") -> None:
 
 
 def log_axis(ax: Axes, which: str = "x") -> None:
-    """A log scale labelled with plain numbers (0.05, 0.1, 1), not powers of ten."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    """A log scale labelled with plain numbers (0.05, 0.1, 1), not powers of ten; call it once the data
+    are drawn. A range narrower than two decades is labelled at 1, 2 and 5 times each power of ten
+    (decades alone would leave it with one label or none)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     if which == "x":
         ax.set_xscale("log")
+        low, high = ax.get_xlim()
     else:
         ax.set_yscale("log")
+        low, high = ax.get_ylim()
     axis = ax.xaxis if which == "x" else ax.yaxis
+    if low > 0 and high / low < 100:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 

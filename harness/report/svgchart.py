@@ -54,17 +54,18 @@ def _clean(value: float) -> float:
 
 
 def linear_ticks(lo: float, hi: float, target: int = 5, *, integer: bool = False) -> list[float]:
-    """Ticks at multiples of 1, 2 or 5 times a power of ten inside [lo, hi], about `target` of them;
-    whole numbers only when `integer`."""
+    """Ticks at multiples of 1, 2 or 5 times a power of ten inside [lo, hi]: the finest such step that
+    gives at most `target` + 1 ticks (as matplotlib's MaxNLocator); whole numbers only when `integer`."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [_clean(lo)] if math.isfinite(lo) else []
-    raw = (hi - lo) / max(target, 1)
-    magnitude = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1.0, 2.0, 5.0, 10.0) if m * magnitude >= raw * 0.999)
-    if integer:
-        step = max(1.0, math.ceil(step))
-    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-    return [_clean(k * step) for k in range(first, last + 1)]
+    magnitude = 10.0 ** math.floor(math.log10((hi - lo) / max(target, 1)) - 1)
+    for step in (m * magnitude * 10.0**k for k in range(4) for m in (1.0, 2.0, 5.0)):
+        if integer and step < 1:
+            continue
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last - first + 1 <= target + 1:
+            return [_clean(k * step) for k in range(first, last + 1)]
+    return [_clean(lo), _clean(hi)]
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:

@@ -167,3 +167,18 @@ def test_main_effects_and_tradeoff_and_bars_render() -> None:
     _svg_ok(perf_figures.itl_distribution({"a": np.array([10.0, 12.0, 30.0])}))
     _svg_ok(perf_figures.request_rate(np.linspace(0, 10, 50), 5.0, done_s=np.linspace(0.5, 10.5, 50)))
     _svg_ok(perf_figures.concurrency_history([[0.0, 8.0], [5.0, 4.0]]))
+
+
+@pytest.mark.parametrize(("data", "labelled"), [((12.0, 40.0), {"20"}), ((0.01, 100.0), {"0.1", "1", "10"})])
+def test_a_log_axis_is_labelled_even_within_one_decade(data: tuple[float, float], labelled: set[str]) -> None:
+    from harness.report.canvas import log_axis, new_figure
+
+    fig, (ax,) = new_figure(3, 2)
+    ax.plot(list(data), [0, 1])
+    log_axis(ax, "x")
+    low, high = ax.get_xlim()
+    ticks = [v for v in ax.xaxis.get_major_locator()() if low <= v <= high]
+    texts = {ax.xaxis.get_major_formatter()(v, 0) for v in ticks}
+    assert len(ticks) >= 2
+    assert labelled <= texts
+    to_svg(fig)

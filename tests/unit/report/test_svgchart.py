@@ -24,7 +24,8 @@ def _texts(svg: str) -> list[str]:
 
 def test_linear_ticks_are_round_multiples_inside_the_range() -> None:
     assert svgchart.linear_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    assert svgchart.linear_ticks(0.0, 0.000441, 4) == [0.0, 0.0002, 0.0004]
+    assert svgchart.linear_ticks(0.0, 0.000441, 4) == [0.0, 0.0001, 0.0002, 0.0003, 0.0004]
+    assert svgchart.linear_ticks(0.15, 5.5) == [1.0, 2.0, 3.0, 4.0, 5.0]  # the finest step for <= 6
     assert svgchart.linear_ticks(0.03, 0.16) == [0.05, 0.1, 0.15]
     assert svgchart.linear_ticks(0.0, 8.4, integer=True) == [0.0, 2.0, 4.0, 6.0, 8.0]
     assert svgchart.linear_ticks(0.0, 2.1, integer=True) == [0.0, 1.0, 2.0]
@@ -83,8 +84,8 @@ def test_a_cdf_rises_in_equal_steps_at_each_value() -> None:
     assert corners[2] - corners[1] == pytest.approx(corners[1] - corners[0], abs=0.15)  # 1, 2, 3 evenly
     assert path.get("stroke") == "#0072B2"
     assert "latency (s)" in _texts(svg)
-    assert "95%" not in _texts(svg)
-    assert [t for t in _texts(svg) if t.endswith("%")] == ["0%", "50%", "100%"]
+    assert "95%" not in _texts(svg)  # the p95 line is drawn, not labelled
+    assert [t for t in _texts(svg) if t.endswith("%")] == ["0%", "20%", "40%", "60%", "80%", "100%"]
 
 
 def test_a_wide_cdf_gets_a_log_axis_and_a_legend_per_series() -> None:
