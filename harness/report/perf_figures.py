@@ -165,7 +165,7 @@ def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:
         "Tokens per trial",
         "tokens per trial (tokens)",
         [svgchart.Segment(kind, cells[kind].astype(float).tolist(), TOKEN_COLORS[kind]) for kind in kinds],
-        fmt=_tokens,
+        fmt=_count,
         unit="tokens",
     )
     cost = svgchart.BarPanel(
@@ -191,7 +191,8 @@ def tokens_and_cost(cells: pd.DataFrame, colors: Mapping[str, str]) -> str:
     )
 
 
-def _tokens(value: float) -> str:
+def _count(value: float) -> str:
+    """Tokens or trials: whole numbers with thousands separators, small fractions to 3 digits."""
     return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.3g}"
 
 
@@ -210,7 +211,7 @@ def errors_by_kind(counts: pd.DataFrame) -> str:
         for index, kind in enumerate(kinds)
     ]
     panel = svgchart.BarPanel(
-        "Errors by kind and cell", "failed trials (count)", segments, fmt=_tokens, unit="trials", integer=True
+        "Errors by kind and cell", "failed trials (count)", segments, fmt=_count, unit="trials", integer=True
     )
     return svgchart.hbar_panels(
         [str(t) for t in counts.index],

@@ -267,7 +267,7 @@ class Series:
     label: str
     color: str
     x: Sequence[float]
-    share: Sequence[float]
+    y: Sequence[float]
 
 
 def step_cdf(
@@ -354,9 +354,7 @@ def step_chart(
     _x_axis(d, box, x_scale, x_label, plain)
     clip = d.clip(box)
     for s in drawn:
-        points = [
-            (box.x(x_scale, float(x)), box.y(y_scale, float(v))) for x, v in zip(s.x, s.share, strict=True)
-        ]
+        points = [(box.x(x_scale, float(x)), box.y(y_scale, float(v))) for x, v in zip(s.x, s.y, strict=True)]
         x0, y0 = points[0]
         start = box.y(y_scale, rise_from) if rise_from is not None else y0
         steps = [f"M{_n(x0)} {_n(start)}"]

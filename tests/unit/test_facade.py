@@ -29,14 +29,16 @@ def test_load_run_is_the_stats_function() -> None:
     assert harness.load_run is load_run
 
 
+def _loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported once it has run `code`."""
+    probe = f"import sys\n{code}\nprint(','.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
 def test_import_harness_and_cli_do_not_import_heavy_libraries() -> None:
-    code = (
-        "import sys, harness, harness.cli; harness.cli.build_parser();"
-        "heavy = [m for m in ('pandas', 'matplotlib', 'datasets', 'scipy', 'aiohttp', 'numpy') if m in sys.modules];"
-        "print(','.join(heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    heavy = ("pandas", "matplotlib", "datasets", "scipy", "aiohttp", "numpy")
+    assert _loaded_after("import harness, harness.cli; harness.cli.build_parser()", heavy) == []
 
 
 def test_what_a_run_imports_before_it_sends_leaves_the_outputs_modules_to_the_worker() -> None:
@@ -44,16 +46,22 @@ def test_what_a_run_imports_before_it_sends_leaves_the_outputs_modules_to_the_wo
     # then the send. The summary model, the notebook, the Markdown summary and pandas belong to the
     # process that builds the outputs; loading them here would delay the first request (#15).
     code = (
-        "import sys, harness.report.worker, harness.loading, harness.orchestration.suite, harness.gate;"
-        "from harness.preflight import RunOptions, prepare_run;"
-        "from harness.loading import find_suite, load_suite_source;"
-        "prepare_run(load_suite_source(find_suite('gsm8k')), RunOptions(target='sim', limit=5));"
-        "late = ('pandas', 'numpy', 'matplotlib', 'harness.rundir.summary', 'harness.stats.notebook',"
-        " 'harness.stats.summary', 'harness.report.markdown', 'harness.report.render');"
-        "print(','.join(m for m in late if m in sys.modules))"
+        "import harness.report.worker, harness.loading, harness.orchestration.suite, harness.gate\n"
+        "from harness.preflight import RunOptions, prepare_run\n"
+        "from harness.loading import find_suite, load_suite_source\n"
+        "prepare_run(load_suite_source(find_suite('gsm8k')), RunOptions(target='sim', limit=5))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    late = (
+        "pandas",
+        "numpy",
+        "matplotlib",
+        "harness.rundir.summary",
+        "harness.stats.notebook",
+        "harness.stats.summary",
+        "harness.report.markdown",
+        "harness.report.render",
+    )
+    assert _loaded_after(code, late) == []
 
 
 def test_the_statistics_package_resolves_every_name_it_exports() -> None:
